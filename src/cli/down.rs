@@ -1,0 +1,32 @@
+use super::output::Output;
+use anyhow::Result;
+use fabx::Network;
+use serde_json::json;
+
+pub async fn run(network: &Network, output: &Output) -> Result<()> {
+    let name = &network.topology.network;
+    let outcome = output.finish_steps(network.down(output).await)?;
+    let text = if outcome.removed_nothing() {
+        format!("network {name} is not up; nothing to remove")
+    } else {
+        format!(
+            "network {name} removed: {} containers with their volumes{}{}",
+            outcome.containers,
+            if outcome.network_removed { ", the Docker network" } else { "" },
+            match &outcome.state_dir_removed {
+                Some(dir) => format!(", and {}", dir.display()),
+                None => String::new(),
+            }
+        )
+    };
+    output.summary(
+        &text,
+        json!({
+            "command": "down", "status": "ok", "network": name,
+            "containers_removed": outcome.containers,
+            "network_removed": outcome.network_removed,
+            "state_dir_removed": outcome.state_dir_removed,
+        }),
+    );
+    Ok(())
+}

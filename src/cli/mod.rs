@@ -1,0 +1,72 @@
+//! Command-line arguments and dispatch; each command is a small file.
+
+mod down;
+pub mod output;
+mod status;
+mod up;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use fabx::{Engine, Layout, Network, Topology};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "fabx", version, about = "A local Hyperledger Fabric network in Docker, with chaincode as an external service")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Topology file (default: the built-in network/default.yaml)
+    #[arg(long, global = true, env = "FABX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where generated files go (default: .fabx/<network> in the current directory)
+    #[arg(long, global = true, env = "FABX_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Print one JSON object per step and a final summary
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors (and results such as query payloads)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every detail line (pull progress, logs)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate crypto and the channel block, start orderers and peers, join them to the channel
+    Up,
+    /// Remove every container, volume and network of the network, and its generated files
+    Down,
+    /// Show every node, its container state, its channels and their heights
+    Status,
+}
+
+pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
+    let network = open_network(&cli.global).await?;
+    match cli.command {
+        Command::Up => up::run(&network, output).await,
+        Command::Down => down::run(&network, output).await,
+        Command::Status => status::run(&network, output).await,
+    }
+}
+
+/// The topology, its state directory and a connection to Docker.
+async fn open_network(global: &GlobalArgs) -> Result<Network> {
+    let topology = match &global.config {
+        Some(path) => Topology::load(path)?,
+        None => Topology::default_topology(),
+    };
+    let layout = match &global.state_dir {
+        Some(dir) => Layout::new(dir),
+        None => Layout::default_for(&std::env::current_dir()?, &topology.network),
+    };
+    let engine = Engine::connect().await?;
+    Ok(Network::new(engine, topology, layout))
+}

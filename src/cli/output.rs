@@ -1,0 +1,147 @@
+//! How reports are drawn: spinners on a terminal, plain lines otherwise, JSON lines with
+//! `--json`, nothing with `--quiet`. Only this file knows indicatif.
+
+use super::GlobalArgs;
+use fabx::reporter::{Reporter, StepEnd, StepStatus};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Progress,
+    Plain,
+    Json,
+    Quiet,
+}
+
+pub struct Output {
+    mode: Mode,
+    verbose: bool,
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Output {
+    pub fn new(global: &GlobalArgs) -> Output {
+        let mode = if global.json {
+            Mode::Json
+        } else if global.quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Mode::Progress
+        } else {
+            Mode::Plain
+        };
+        let multi = MultiProgress::with_draw_target(if mode == Mode::Progress {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        Output {
+            mode,
+            verbose: global.verbose,
+            multi,
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.mode == Mode::Json
+    }
+
+    /// Ends the step display and turns a library error into the CLI's error.
+    pub fn finish_steps<T>(&self, result: fabx::Result<T>) -> anyhow::Result<T> {
+        for (_, bar) in self.bars.lock().expect("no panics while locked").drain() {
+            bar.finish_and_clear();
+        }
+        Ok(result?)
+    }
+
+    /// The command's final line (or JSON object), on stdout.
+    pub fn summary(&self, text: &str, json: serde_json::Value) {
+        match self.mode {
+            Mode::Json => println!("{json}"),
+            Mode::Quiet => {}
+            Mode::Progress | Mode::Plain => println!("{text}"),
+        }
+    }
+
+    pub fn error(&self, error: &anyhow::Error) {
+        if self.mode == Mode::Json {
+            let summary = serde_json::json!({ "status": "failed", "error": error.to_string() });
+            println!("{summary}");
+        }
+        eprintln!("error: {error}");
+    }
+
+    fn line(&self, text: String) {
+        match self.mode {
+            Mode::Progress => self.multi.println(text).unwrap_or(()),
+            Mode::Plain => eprintln!("{text}"),
+            Mode::Json | Mode::Quiet => {}
+        }
+    }
+}
+
+impl Reporter for Output {
+    fn step_started(&self, step: &str) {
+        if self.mode != Mode::Progress {
+            return;
+        }
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {wide_msg:.dim} {elapsed:>4}")
+                .expect("the template is valid"),
+        );
+        bar.set_prefix(step.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        self.bars
+            .lock()
+            .expect("no panics while locked")
+            .insert(step.to_string(), bar);
+    }
+
+    fn step_detail(&self, step: &str, line: &str) {
+        if self.verbose {
+            self.line(format!("  {step}: {line}"));
+        } else if let Some(bar) = self.bars.lock().expect("no panics while locked").get(step) {
+            bar.set_message(line.to_string());
+        }
+    }
+
+    fn step_finished(&self, step: &str, end: &StepEnd) {
+        if let Some(bar) = self.bars.lock().expect("no panics while locked").remove(step) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let seconds = end.duration.as_secs_f64();
+        let note = end
+            .message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        match self.mode {
+            Mode::Json => {
+                let object = serde_json::json!({
+                    "step": step,
+                    "status": end.status,
+                    "duration_ms": end.duration.as_millis() as u64,
+                    "message": end.message,
+                });
+                println!("{object}");
+            }
+            Mode::Quiet => {}
+            Mode::Progress | Mode::Plain => {
+                let mark = match end.status {
+                    StepStatus::Ok => "✓",
+                    StepStatus::Skipped => "-",
+                    StepStatus::Failed => "✗",
+                };
+                self.line(format!("{mark} {step:<44} {seconds:>6.2}s{note}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+use super::output::Output;
+use anyhow::Result;
+use fabx::Network;
+
+pub async fn run(network: &Network, output: &Output) -> Result<()> {
+    let status = network.status().await?;
+    if output.json() {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(());
+    }
+    if !status.up {
+        println!("network {} is not up", status.network);
+        return Ok(());
+    }
+    println!("network {}", status.network);
+    println!("{:<32} {:<8} {:<12} {:<9} CHANNELS", "NODE", "KIND", "MSP", "STATE");
+    for node in &status.nodes {
+        let channels = match &node.error {
+            Some(e) => format!("(unknown: {e})"),
+            None if node.channels.is_empty() => "-".to_string(),
+            None => node
+                .channels
+                .iter()
+                .map(|c| match c.height {
+                    Some(h) => format!("{} (height {h})", c.name),
+                    None => c.name.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        println!(
+            "{:<32} {:<8} {:<12} {:<9} {channels}",
+            node.host,
+            node.kind.as_str(),
+            node.msp_id,
+            node.state
+        );
+    }
+    for (name, state) in &status.others {
+        println!("{name:<32} {:<8} {:<12} {state:<9}", "other", "-");
+    }
+    Ok(())
+}

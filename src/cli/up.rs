@@ -1,0 +1,39 @@
+use super::output::Output;
+use anyhow::Result;
+use fabx::network::UpOutcome;
+use fabx::Network;
+use serde_json::json;
+
+pub async fn run(network: &Network, output: &Output) -> Result<()> {
+    let topology = &network.topology;
+    let outcome = network.up(output).await;
+    let outcome = output.finish_steps(outcome)?;
+    match outcome {
+        UpOutcome::Started { nodes, elapsed } => output.summary(
+            &format!(
+                "network {} is up: {nodes} nodes joined to {} in {:.1}s (files in {})",
+                topology.network,
+                topology.channel,
+                elapsed.as_secs_f64(),
+                network.layout.root().display()
+            ),
+            json!({
+                "command": "up", "status": "ok", "network": topology.network,
+                "channel": topology.channel, "nodes": nodes,
+                "duration_ms": elapsed.as_millis() as u64,
+                "state_dir": network.layout.root(),
+            }),
+        ),
+        UpOutcome::AlreadyUp { containers } => output.summary(
+            &format!(
+                "network {} is already up ({containers} containers); `fabx down` removes it",
+                topology.network
+            ),
+            json!({
+                "command": "up", "status": "already_up", "network": topology.network,
+                "containers": containers,
+            }),
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Fabric CLI invocations as values: each renders the argument list that runs inside a
+//! container with docker exec, plus the environment it needs.
+
+use crate::layout::{container, container_tlsca};
+use crate::topology::{ports, Node};
+
+/// A `peer` command run in a peer's own container, as its org admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerCommand {
+    ChannelJoin { block: String },
+    ChannelList,
+    ChannelGetInfo { channel: String },
+}
+
+impl PeerCommand {
+    pub fn args(&self) -> Vec<String> {
+        let words: Vec<&str> = match self {
+            PeerCommand::ChannelJoin { block } => vec!["peer", "channel", "join", "-b", block],
+            PeerCommand::ChannelList => vec!["peer", "channel", "list"],
+            PeerCommand::ChannelGetInfo { channel } => {
+                vec!["peer", "channel", "getinfo", "-c", channel]
+            }
+        };
+        words.into_iter().map(String::from).collect()
+    }
+
+    /// Environment that makes the `peer` CLI act as the org admin against this peer.
+    pub fn env(peer: &Node) -> Vec<String> {
+        vec![
+            format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
+            format!("CORE_PEER_MSPCONFIGPATH={}", container::ADMIN_MSP),
+            format!("CORE_PEER_ADDRESS={}:{}", peer.host, ports::PEER),
+            format!("CORE_PEER_TLS_ROOTCERT_FILE={}/tls/ca.crt", container::NODE),
+            "FABRIC_LOGGING_SPEC=error".to_string(),
+        ]
+    }
+}
+
+/// An `osnadmin` command (channel participation API), run in the tools container with
+/// the orderer org admin's TLS client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OsnadminCommand {
+    Join { channel: String, block: String },
+    List,
+    Info { channel: String },
+}
+
+impl OsnadminCommand {
+    pub fn args(&self, orderer: &Node) -> Vec<String> {
+        let tls = format!(
+            "{}/ordererOrganizations/{}/users/Admin@{}/tls",
+            container::CRYPTO,
+            orderer.domain,
+            orderer.domain
+        );
+        let mut args: Vec<String> = match self {
+            OsnadminCommand::Join { channel, block } => [
+                "osnadmin",
+                "channel",
+                "join",
+                "--channelID",
+                channel,
+                "--config-block",
+                block,
+            ]
+            .map(String::from)
+            .to_vec(),
+            OsnadminCommand::List => ["osnadmin", "channel", "list"].map(String::from).to_vec(),
+            OsnadminCommand::Info { channel } => ["osnadmin", "channel", "info", "--channelID", channel]
+                .map(String::from)
+                .to_vec(),
+        };
+        args.extend([
+            "-o".to_string(),
+            format!("{}:{}", orderer.host, ports::ORDERER_ADMIN),
+            "--ca-file".to_string(),
+            container_tlsca(&orderer.domain),
+            "--client-cert".to_string(),
+            format!("{tls}/client.crt"),
+            "--client-key".to_string(),
+            format!("{tls}/client.key"),
+        ]);
+        args
+    }
+}
+
+/// `configtxgen` writing the channel's genesis block inside the tools container.
+pub fn configtxgen_block(profile: &str, channel: &str, output: &str) -> Vec<String> {
+    [
+        "configtxgen",
+        "-configPath",
+        container::CONFIGTX,
+        "-profile",
+        profile,
+        "-channelID",
+        channel,
+        "-outputBlock",
+        output,
+    ]
+    .map(String::from)
+    .to_vec()
+}

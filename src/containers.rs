@@ -1,0 +1,153 @@
+//! Container specifications for orderers, peers and the tools container.
+
+use crate::docker::{
+    Bind, ContainerSpec, LABEL_HOST, LABEL_MANAGED, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE,
+};
+use crate::layout::{container, Layout};
+use crate::topology::{ports, Node, NodeKind, Topology};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Labels every object of the network carries.
+pub fn labels(topology: &Topology, role: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (LABEL_NETWORK.to_string(), topology.network.clone()),
+        (LABEL_ROLE.to_string(), role.to_string()),
+    ])
+}
+
+fn ro(host: &Path, inside: &str) -> Bind {
+    Bind {
+        host: host.display().to_string(),
+        container: inside.to_string(),
+        read_only: true,
+    }
+}
+
+fn node_labels(topology: &Topology, node: &Node) -> HashMap<String, String> {
+    let mut labels = labels(topology, node.kind.as_str());
+    labels.insert(LABEL_HOST.into(), node.host.clone());
+    labels.insert(LABEL_MSP.into(), node.msp_id.clone());
+    labels
+}
+
+pub fn node_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec {
+    match node.kind {
+        NodeKind::Orderer => orderer_spec(topology, layout, node),
+        NodeKind::Peer => peer_spec(topology, layout, node),
+    }
+}
+
+fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec {
+    let tls = format!("{}/tls", container::NODE);
+    let env = [
+        ("FABRIC_LOGGING_SPEC", "INFO".to_string()),
+        ("ORDERER_GENERAL_LISTENADDRESS", "0.0.0.0".into()),
+        ("ORDERER_GENERAL_LISTENPORT", ports::ORDERER.to_string()),
+        ("ORDERER_GENERAL_LOCALMSPID", node.msp_id.clone()),
+        ("ORDERER_GENERAL_LOCALMSPDIR", format!("{}/msp", container::NODE)),
+        ("ORDERER_GENERAL_TLS_ENABLED", "true".into()),
+        ("ORDERER_GENERAL_TLS_PRIVATEKEY", format!("{tls}/server.key")),
+        ("ORDERER_GENERAL_TLS_CERTIFICATE", format!("{tls}/server.crt")),
+        ("ORDERER_GENERAL_TLS_ROOTCAS", format!("[{tls}/ca.crt]")),
+        ("ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE", format!("{tls}/server.crt")),
+        ("ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY", format!("{tls}/server.key")),
+        ("ORDERER_GENERAL_CLUSTER_ROOTCAS", format!("[{tls}/ca.crt]")),
+        // No system channel: channels are joined through the participation API.
+        ("ORDERER_GENERAL_BOOTSTRAPMETHOD", "none".into()),
+        ("ORDERER_CHANNELPARTICIPATION_ENABLED", "true".into()),
+        ("ORDERER_ADMIN_TLS_ENABLED", "true".into()),
+        ("ORDERER_ADMIN_TLS_CERTIFICATE", format!("{tls}/server.crt")),
+        ("ORDERER_ADMIN_TLS_PRIVATEKEY", format!("{tls}/server.key")),
+        ("ORDERER_ADMIN_TLS_ROOTCAS", format!("[{tls}/ca.crt]")),
+        ("ORDERER_ADMIN_TLS_CLIENTROOTCAS", format!("[{tls}/ca.crt]")),
+        ("ORDERER_ADMIN_LISTENADDRESS", format!("0.0.0.0:{}", ports::ORDERER_ADMIN)),
+        ("ORDERER_OPERATIONS_LISTENADDRESS", format!("0.0.0.0:{}", ports::ORDERER_OPERATIONS)),
+        ("ORDERER_METRICS_PROVIDER", "prometheus".into()),
+    ];
+    ContainerSpec {
+        name: topology.container_name(&node.host),
+        image: topology.images.orderer.clone(),
+        cmd: None,
+        env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels: node_labels(topology, node),
+        binds: vec![
+            ro(&layout.node_dir(node), container::NODE),
+            ro(&layout.tlsca_bundle(), container::TLSCA),
+        ],
+        network: topology.network.clone(),
+        aliases: vec![node.host.clone()],
+        host_ports: node.host_ports.clone(),
+        working_dir: None,
+    }
+}
+
+fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec {
+    let tls = format!("{}/tls", container::NODE);
+    let address = node.address();
+    let env = [
+        ("FABRIC_LOGGING_SPEC", "INFO".to_string()),
+        ("FABRIC_CFG_PATH", container::PEER_CONFIG.to_string()),
+        ("CORE_PEER_ID", node.host.clone()),
+        ("CORE_PEER_ADDRESS", address.clone()),
+        ("CORE_PEER_LISTENADDRESS", format!("0.0.0.0:{}", ports::PEER)),
+        ("CORE_PEER_CHAINCODEADDRESS", format!("{}:{}", node.host, ports::PEER_CHAINCODE)),
+        ("CORE_PEER_CHAINCODELISTENADDRESS", format!("0.0.0.0:{}", ports::PEER_CHAINCODE)),
+        ("CORE_PEER_GOSSIP_BOOTSTRAP", address.clone()),
+        ("CORE_PEER_GOSSIP_EXTERNALENDPOINT", address),
+        // A static org leader gets its blocks at once; leader election costs ~5 s per join.
+        ("CORE_PEER_GOSSIP_USELEADERELECTION", "false".into()),
+        ("CORE_PEER_GOSSIP_ORGLEADER", "true".into()),
+        ("CORE_PEER_LOCALMSPID", node.msp_id.clone()),
+        ("CORE_PEER_MSPCONFIGPATH", format!("{}/msp", container::NODE)),
+        ("CORE_PEER_TLS_ENABLED", "true".into()),
+        ("CORE_PEER_TLS_CERT_FILE", format!("{tls}/server.crt")),
+        ("CORE_PEER_TLS_KEY_FILE", format!("{tls}/server.key")),
+        ("CORE_PEER_TLS_ROOTCERT_FILE", format!("{tls}/ca.crt")),
+        ("CORE_PEER_PROFILE_ENABLED", "false".into()),
+        ("CORE_OPERATIONS_LISTENADDRESS", format!("0.0.0.0:{}", ports::PEER_OPERATIONS)),
+        ("CORE_METRICS_PROVIDER", "prometheus".into()),
+        // No Docker socket is mounted: chaincode runs as an external service only.
+        ("CORE_VM_ENDPOINT", String::new()),
+    ];
+    ContainerSpec {
+        name: topology.container_name(&node.host),
+        image: topology.images.peer.clone(),
+        cmd: None,
+        env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels: node_labels(topology, node),
+        binds: vec![
+            ro(&layout.node_dir(node), container::NODE),
+            ro(&layout.admin_msp(NodeKind::Peer, &node.domain), container::ADMIN_MSP),
+            ro(&layout.tlsca_bundle(), container::TLSCA),
+            ro(&layout.peer_config(), container::PEER_CONFIG),
+            ro(&layout.builders(), container::BUILDERS),
+        ],
+        network: topology.network.clone(),
+        aliases: vec![node.host.clone()],
+        host_ports: node.host_ports.clone(),
+        working_dir: None,
+    }
+}
+
+/// The tools container: configtxgen and osnadmin run here; it idles otherwise.
+pub fn tools_spec(topology: &Topology, layout: &Layout) -> ContainerSpec {
+    let host = format!("cli.{}", topology.network);
+    ContainerSpec {
+        name: topology.tools_container(),
+        image: topology.images.tools.clone(),
+        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        env: vec!["FABRIC_LOGGING_SPEC=error".into()],
+        labels: labels(topology, "tools"),
+        binds: vec![
+            ro(&layout.crypto(), container::CRYPTO),
+            ro(&layout.configtx(), container::CONFIGTX),
+            ro(&layout.tlsca_bundle(), container::TLSCA),
+        ],
+        network: topology.network.clone(),
+        aliases: vec![host],
+        host_ports: vec![],
+        working_dir: None,
+    }
+}

@@ -1,0 +1,583 @@
+//! The Docker engine, through bollard: one method per operation fabx needs, one error
+//! variant per operation with the object it was about. Every object fabx creates carries
+//! the labels below, so teardown finds them by label, never by name guessing.
+
+use bollard::models::{
+    ContainerCreateBody, ContainerSummary, EndpointSettings, HostConfig, NetworkCreateRequest,
+    PortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use std::collections::HashMap;
+
+/// Present (value "true") on every object fabx creates.
+pub const LABEL_MANAGED: &str = "fabx.managed";
+/// The Docker network name of the fabx network the object belongs to.
+pub const LABEL_NETWORK: &str = "fabx.network";
+/// `orderer`, `peer`, `tools` or `chaincode`.
+pub const LABEL_ROLE: &str = "fabx.role";
+/// The node's host name in the network.
+pub const LABEL_HOST: &str = "fabx.host";
+/// The node's MSP ID.
+pub const LABEL_MSP: &str = "fabx.msp";
+/// On the Docker network: the host state directory, so `down` can remove it.
+pub const LABEL_STATE_DIR: &str = "fabx.state-dir";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach the Docker engine at {endpoint}: {reason} (start Docker, or point DOCKER_HOST at a running engine)")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("image {image} is not available locally and could not be pulled: {reason} (load or build the image, or name another one in the topology's images section)")]
+    ImageUnavailable { image: String, reason: String },
+    #[error("cannot inspect {object}: {source}")]
+    Inspect {
+        object: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot list {what}: {source}")]
+    List {
+        what: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot create network {name}: {source}")]
+    CreateNetwork {
+        name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot remove network {name}: {source}")]
+    RemoveNetwork {
+        name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot create container {name}: {source}")]
+    CreateContainer {
+        name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot start container {name}: {reason}")]
+    StartContainer { name: String, reason: String },
+    #[error("cannot remove container {name}: {source}")]
+    RemoveContainer {
+        name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot run {command:?} in {container}: {source}")]
+    Exec {
+        container: String,
+        command: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot copy files into {container}:{path}: {source}")]
+    Upload {
+        container: String,
+        path: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot copy {path} out of {container}: {reason}")]
+    Download {
+        container: String,
+        path: String,
+        reason: String,
+    },
+    #[error("cannot read the logs of {container}: {source}")]
+    Logs {
+        container: String,
+        source: bollard::errors::Error,
+    },
+}
+
+/// A bind mount.
+#[derive(Debug, Clone)]
+pub struct Bind {
+    pub host: String,
+    pub container: String,
+    pub read_only: bool,
+}
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub binds: Vec<Bind>,
+    pub network: String,
+    pub aliases: Vec<String>,
+    /// (container port, host port)
+    pub host_ports: Vec<(u16, u16)>,
+    pub working_dir: Option<String>,
+}
+
+/// What a command run with docker exec printed, and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == 0
+    }
+
+    /// The last non-empty line of stderr (or stdout): what a one-line error should show.
+    pub fn last_error_line(&self) -> String {
+        let pick = |s: &str| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_string)
+        };
+        pick(&self.stderr)
+            .or_else(|| pick(&self.stdout))
+            .unwrap_or_else(|| format!("exit code {}", self.exit_code))
+    }
+}
+
+/// A file to put into a container.
+pub struct UploadFile {
+    pub name: String,
+    pub contents: Vec<u8>,
+    pub mode: u32,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    endpoint: String,
+}
+
+fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn server_message(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Engine {
+    /// Connects to DOCKER_HOST, or the local socket, and checks the engine answers.
+    pub async fn connect() -> Result<Engine, DockerError> {
+        let endpoint = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+        let unreachable = |reason: String| DockerError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| unreachable(server_message(&e)))?;
+        Ok(Engine { docker, endpoint })
+    }
+
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub async fn image_present(&self, image: &str) -> Result<bool, DockerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(source) => Err(DockerError::Inspect {
+                object: format!("image {image}"),
+                source,
+            }),
+        }
+    }
+
+    /// Makes sure an image is present, pulling it if needed; `progress` gets pull status lines.
+    pub async fn ensure_image(
+        &self,
+        image: &str,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), DockerError> {
+        if self.image_present(image).await? {
+            return Ok(());
+        }
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(DockerError::ImageUnavailable {
+                            image: image.to_string(),
+                            reason: detail,
+                        });
+                    }
+                    let line = [info.id, info.status]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    progress(&line);
+                }
+                Err(e) => {
+                    return Err(DockerError::ImageUnavailable {
+                        image: image.to_string(),
+                        reason: server_message(&e),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Labels of a network, or None if there is no such network.
+    pub async fn network_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<HashMap<String, String>>, DockerError> {
+        let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|source| DockerError::List {
+                what: "networks".into(),
+                source,
+            })?;
+        // The name filter matches substrings; keep the exact one.
+        Ok(networks
+            .into_iter()
+            .find(|n| n.name.as_deref() == Some(name))
+            .map(|n| n.labels.unwrap_or_default()))
+    }
+
+    pub async fn create_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), DockerError> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map(|_| ())
+            .map_err(|source| DockerError::CreateNetwork {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Removes a network; a missing one is not an error.
+    pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
+        match self.docker.remove_network(name).await {
+            Err(e) if !is_not_found(&e) => Err(DockerError::RemoveNetwork {
+                name: name.to_string(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<(), DockerError> {
+        let binds = spec
+            .binds
+            .iter()
+            .map(|b| {
+                let mode = if b.read_only { ":ro" } else { "" };
+                format!("{}:{}{mode}", b.host, b.container)
+            })
+            .collect();
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+            .host_ports
+            .iter()
+            .map(|(inner, host)| {
+                let binding = PortBinding {
+                    host_ip: Some("0.0.0.0".into()),
+                    host_port: Some(host.to_string()),
+                };
+                (format!("{inner}/tcp"), Some(vec![binding]))
+            })
+            .collect();
+        let exposed: Vec<String> = port_bindings.keys().cloned().collect();
+        let endpoint = EndpointSettings {
+            aliases: Some(spec.aliases.clone()),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.cmd.clone(),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone()),
+            working_dir: spec.working_dir.clone(),
+            hostname: spec.aliases.first().cloned(),
+            exposed_ports: Some(exposed),
+            host_config: Some(HostConfig {
+                binds: Some(binds),
+                port_bindings: Some(port_bindings),
+                network_mode: Some(spec.network.clone()),
+                ..Default::default()
+            }),
+            networking_config: Some(bollard::models::NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|_| ())
+            .map_err(|source| DockerError::CreateContainer {
+                name: spec.name.clone(),
+                source,
+            })
+    }
+
+    pub async fn start_container(&self, name: &str) -> Result<(), DockerError> {
+        self.docker
+            .start_container(name, None)
+            .await
+            .map_err(|e| DockerError::StartContainer {
+                name: name.to_string(),
+                reason: server_message(&e),
+            })
+    }
+
+    /// Removes a container with its anonymous volumes; a missing one is not an error.
+    pub async fn remove_container(&self, name: &str) -> Result<(), DockerError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Err(e) if !is_not_found(&e) && !server_message(&e).contains("already in progress") => {
+                Err(DockerError::RemoveContainer {
+                    name: name.to_string(),
+                    source: e,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Containers (running or not) carrying all the given labels (`key=value` or `key`).
+    pub async fn containers_labelled(
+        &self,
+        labels: &[String],
+    ) -> Result<Vec<ContainerSummary>, DockerError> {
+        let filters = HashMap::from([("label".to_string(), labels.to_vec())]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|source| DockerError::List {
+                what: "containers".into(),
+                source,
+            })
+    }
+
+    /// `running`, `exited`, ... or None if the container does not exist.
+    pub async fn container_state(&self, name: &str) -> Result<Option<String>, DockerError> {
+        match self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(info) => Ok(Some(
+                info.state
+                    .and_then(|s| s.status)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+            )),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(source) => Err(DockerError::Inspect {
+                object: format!("container {name}"),
+                source,
+            }),
+        }
+    }
+
+    /// Runs a command in a running container and collects its output and exit code.
+    pub async fn exec(
+        &self,
+        container: &str,
+        cmd: &[String],
+        env: &[String],
+    ) -> Result<ExecOutput, DockerError> {
+        let fail = |source| DockerError::Exec {
+            container: container.to_string(),
+            command: cmd.join(" "),
+            source,
+        };
+        let options = bollard::exec::CreateExecOptions {
+            cmd: Some(cmd.to_vec()),
+            env: Some(env.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = self
+            .docker
+            .create_exec(container, options)
+            .await
+            .map_err(fail)?;
+        let mut output = ExecOutput::default();
+        if let bollard::exec::StartExecResults::Attached { output: mut stream, .. } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(fail)?
+        {
+            // Output arrives in multiplexed chunks, not lines.
+            while let Some(chunk) = stream.next().await {
+                match chunk.map_err(fail)? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        output.stderr.push_str(&String::from_utf8_lossy(&message))
+                    }
+                    other => output
+                        .stdout
+                        .push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                }
+            }
+        }
+        let info = self.docker.inspect_exec(&exec.id).await.map_err(fail)?;
+        output.exit_code = info.exit_code.unwrap_or(-1);
+        Ok(output)
+    }
+
+    /// Puts files into a directory of a container (created or running) as a tar archive.
+    pub async fn upload(
+        &self,
+        container: &str,
+        dir: &str,
+        files: &[UploadFile],
+    ) -> Result<(), DockerError> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for file in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(file.contents.len() as u64);
+            header.set_mode(file.mode);
+            header.set_mtime(0);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, &file.name, file.contents.as_slice())
+                .expect("writing a tar archive to memory cannot fail");
+        }
+        let archive = builder
+            .into_inner()
+            .expect("writing a tar archive to memory cannot fail");
+        let options = UploadToContainerOptionsBuilder::default().path(dir).build();
+        self.docker
+            .upload_to_container(
+                container,
+                Some(options),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(|source| DockerError::Upload {
+                container: container.to_string(),
+                path: dir.to_string(),
+                source,
+            })
+    }
+
+    /// Copies one file out of a container (created or running).
+    pub async fn download_file(&self, container: &str, path: &str) -> Result<Vec<u8>, DockerError> {
+        let fail = |reason: String| DockerError::Download {
+            container: container.to_string(),
+            path: path.to_string(),
+            reason,
+        };
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let archive: Vec<u8> = self
+            .docker
+            .download_from_container(container, Some(options))
+            .map_ok(|bytes| bytes.to_vec())
+            .try_concat()
+            .await
+            .map_err(|e| fail(server_message(&e)))?;
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entries = tar.entries().map_err(|e| fail(e.to_string()))?;
+        let mut entry = entries
+            .next()
+            .ok_or_else(|| fail("empty archive".into()))?
+            .map_err(|e| fail(e.to_string()))?;
+        let mut contents = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| fail(e.to_string()))?;
+        Ok(contents)
+    }
+
+    /// The last `lines` lines a container printed (stdout and stderr).
+    pub async fn logs_tail(&self, container: &str, lines: usize) -> Result<String, DockerError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let chunks: Vec<_> = self
+            .docker
+            .logs(container, Some(options))
+            .try_collect()
+            .await
+            .map_err(|source| DockerError::Logs {
+                container: container.to_string(),
+                source,
+            })?;
+        Ok(chunks
+            .into_iter()
+            .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
+            .collect())
+    }
+
+    /// Everything a container has printed so far and, with `follow`, what it prints next,
+    /// as raw chunks; the stream ends when the container stops.
+    pub fn log_stream(
+        &self,
+        container: &str,
+        follow: bool,
+    ) -> impl Stream<Item = Result<String, bollard::errors::Error>> + Send + 'static {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .build();
+        self.docker
+            .logs(container, Some(options))
+            .map_ok(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
+    }
+}

@@ -1,0 +1,25 @@
+//! fabx: a local Hyperledger Fabric network in Docker, with chaincode as an external service.
+//!
+//! The library does the work and reports progress through [`reporter::Reporter`]; the `fabx`
+//! binary only parses arguments and draws the reports.
+
+// pub mod chaincode_image; (added with the chaincode work)
+pub mod commands;
+pub mod configtx;
+pub mod containers;
+pub mod crypto;
+pub mod docker;
+pub mod error;
+pub mod layout;
+pub mod network;
+pub mod peer_config;
+pub mod reporter;
+pub mod topology;
+pub mod wait;
+
+pub use docker::Engine;
+pub use error::{Error, Result};
+pub use layout::Layout;
+pub use network::Network;
+pub use reporter::Reporter;
+pub use topology::Topology;

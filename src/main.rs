@@ -1,0 +1,19 @@
+//! The `fabx` command line: parses arguments, calls the library, draws its reports.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let output = cli::output::Output::new(&args.global);
+    match cli::run(args, &output).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output.error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `down`: removes every container of the network (chaincode included) with its
+//! anonymous volumes, the Docker network, and the generated files.
+
+use super::Network;
+use crate::docker::{Engine, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::error::{Error, Result};
+use crate::reporter::{step, Reporter};
+use futures_util::future::try_join_all;
+use std::path::{Path, PathBuf};
+
+/// Written into every state directory fabx creates; only such a directory is ever deleted.
+pub const STATE_MARKER: &str = ".fabx-state";
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DownOutcome {
+    pub containers: usize,
+    pub network_removed: bool,
+    pub state_dir_removed: Option<PathBuf>,
+}
+
+impl DownOutcome {
+    pub fn removed_nothing(&self) -> bool {
+        self.containers == 0 && !self.network_removed && self.state_dir_removed.is_none()
+    }
+}
+
+impl Network {
+    /// Removes the network; a network that is not there is not an error.
+    pub async fn down(&self, reporter: &dyn Reporter) -> Result<DownOutcome> {
+        step(
+            reporter,
+            "remove network",
+            teardown(&self.engine, &self.topology.network, Some(self.layout.root())),
+        )
+        .await
+    }
+}
+
+/// Removes everything labelled with `network`. The state directory is the one recorded
+/// on the Docker network, else `state_dir`, and only if it carries the marker.
+pub async fn teardown(
+    engine: &Engine,
+    network: &str,
+    state_dir: Option<&Path>,
+) -> Result<DownOutcome> {
+    let containers = engine
+        .containers_labelled(&[format!("{LABEL_NETWORK}={network}")])
+        .await?;
+    try_join_all(containers.iter().filter_map(|c| c.id.as_deref()).map(|id| engine.remove_container(id)))
+        .await?;
+    let mut outcome = DownOutcome {
+        containers: containers.len(),
+        ..Default::default()
+    };
+    let mut dir = state_dir.map(Path::to_path_buf);
+    if let Some(labels) = engine.network_labels(network).await? {
+        if labels.get(LABEL_MANAGED).map(String::as_str) == Some("true") {
+            if let Some(recorded) = labels.get(LABEL_STATE_DIR) {
+                dir = Some(PathBuf::from(recorded));
+            }
+            engine.remove_network(network).await?;
+            outcome.network_removed = true;
+        }
+    }
+    if let Some(dir) = dir.filter(|d| d.join(STATE_MARKER).is_file()) {
+        std::fs::remove_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        outcome.state_dir_removed = Some(dir);
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,127 @@
+//! Waiting as named conditions on what a container prints, never fixed sleeps.
+//!
+//! Each wait is bounded; on timeout or when the container stops first, the error names
+//! the container and the condition and carries its last log lines.
+
+use crate::docker::Engine;
+use futures_util::StreamExt;
+use std::time::Duration;
+
+/// A line a container prints once it has reached a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogCondition {
+    /// What the condition means, for messages ("orderer ready").
+    pub name: &'static str,
+    /// Text the line contains.
+    pub needle: &'static str,
+}
+
+/// An orderer accepts connections (and its admin endpoint answers).
+pub const ORDERER_READY: LogCondition = LogCondition {
+    name: "serving requests",
+    needle: "Beginning to serve requests",
+};
+/// A peer has started and serves gRPC.
+pub const PEER_READY: LogCondition = LogCondition {
+    name: "peer started",
+    needle: "Started peer with ID",
+};
+/// Raft has a leader for a channel this orderer joined.
+pub const RAFT_LEADER: LogCondition = LogCondition {
+    name: "raft leader elected",
+    needle: "Raft leader changed",
+};
+
+/// How many log lines an error carries.
+const TAIL_LINES: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("{container} did not reach '{condition}' within {}s (waiting for a log line containing {needle:?}); its last log lines:\n{tail}", .timeout.as_secs())]
+    Timeout {
+        container: String,
+        condition: &'static str,
+        needle: &'static str,
+        timeout: Duration,
+        tail: String,
+    },
+    #[error("{container} stopped before reaching '{condition}' (state: {state}); its last log lines:\n{tail}")]
+    Stopped {
+        container: String,
+        condition: &'static str,
+        state: String,
+        tail: String,
+    },
+    #[error("cannot follow the logs of {container}: {reason}")]
+    Logs { container: String, reason: String },
+}
+
+/// Waits until `container` prints a line matching `condition`, at most `timeout`.
+/// Lines printed before the call count too.
+pub async fn await_log(
+    engine: &Engine,
+    container: &str,
+    condition: LogCondition,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    match tokio::time::timeout(timeout, find_line(engine, container, condition.needle)).await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => {
+            let state = engine
+                .container_state(container)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "removed".into());
+            Err(WaitError::Stopped {
+                container: container.to_string(),
+                condition: condition.name,
+                state,
+                tail: tail(engine, container).await,
+            })
+        }
+        Ok(Err(reason)) => Err(WaitError::Logs {
+            container: container.to_string(),
+            reason,
+        }),
+        Err(_) => Err(WaitError::Timeout {
+            container: container.to_string(),
+            condition: condition.name,
+            needle: condition.needle,
+            timeout,
+            tail: tail(engine, container).await,
+        }),
+    }
+}
+
+/// True when a line containing `needle` appears; false when the log stream ends first
+/// (the container stopped).
+async fn find_line(engine: &Engine, container: &str, needle: &str) -> Result<bool, String> {
+    let mut stream = Box::pin(engine.log_stream(container, true));
+    // Chunks are not lines: keep the unfinished end of the last chunk.
+    let mut pending = String::new();
+    while let Some(chunk) = stream.next().await {
+        pending.push_str(&chunk.map_err(|e| e.to_string())?);
+        if pending.contains(needle) {
+            return Ok(true);
+        }
+        if let Some(cut) = pending.rfind('\n') {
+            pending.drain(..=cut);
+        }
+    }
+    Ok(false)
+}
+
+async fn tail(engine: &Engine, container: &str) -> String {
+    match engine.logs_tail(container, TAIL_LINES).await {
+        Ok(text) => indent(&text),
+        Err(e) => format!("    (logs unavailable: {e})"),
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
