@@ -66,9 +66,11 @@ impl OsnadminCommand {
             .map(String::from)
             .to_vec(),
             OsnadminCommand::List => ["osnadmin", "channel", "list"].map(String::from).to_vec(),
-            OsnadminCommand::Info { channel } => ["osnadmin", "channel", "info", "--channelID", channel]
-                .map(String::from)
-                .to_vec(),
+            OsnadminCommand::Info { channel } => {
+                ["osnadmin", "channel", "list", "--channelID", channel]
+                    .map(String::from)
+                    .to_vec()
+            }
         };
         args.extend([
             "-o".to_string(),

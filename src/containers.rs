@@ -46,13 +46,28 @@ fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerS
         ("ORDERER_GENERAL_LISTENADDRESS", "0.0.0.0".into()),
         ("ORDERER_GENERAL_LISTENPORT", ports::ORDERER.to_string()),
         ("ORDERER_GENERAL_LOCALMSPID", node.msp_id.clone()),
-        ("ORDERER_GENERAL_LOCALMSPDIR", format!("{}/msp", container::NODE)),
+        (
+            "ORDERER_GENERAL_LOCALMSPDIR",
+            format!("{}/msp", container::NODE),
+        ),
         ("ORDERER_GENERAL_TLS_ENABLED", "true".into()),
-        ("ORDERER_GENERAL_TLS_PRIVATEKEY", format!("{tls}/server.key")),
-        ("ORDERER_GENERAL_TLS_CERTIFICATE", format!("{tls}/server.crt")),
+        (
+            "ORDERER_GENERAL_TLS_PRIVATEKEY",
+            format!("{tls}/server.key"),
+        ),
+        (
+            "ORDERER_GENERAL_TLS_CERTIFICATE",
+            format!("{tls}/server.crt"),
+        ),
         ("ORDERER_GENERAL_TLS_ROOTCAS", format!("[{tls}/ca.crt]")),
-        ("ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE", format!("{tls}/server.crt")),
-        ("ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY", format!("{tls}/server.key")),
+        (
+            "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE",
+            format!("{tls}/server.crt"),
+        ),
+        (
+            "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY",
+            format!("{tls}/server.key"),
+        ),
         ("ORDERER_GENERAL_CLUSTER_ROOTCAS", format!("[{tls}/ca.crt]")),
         // No system channel: channels are joined through the participation API.
         ("ORDERER_GENERAL_BOOTSTRAPMETHOD", "none".into()),
@@ -62,8 +77,14 @@ fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerS
         ("ORDERER_ADMIN_TLS_PRIVATEKEY", format!("{tls}/server.key")),
         ("ORDERER_ADMIN_TLS_ROOTCAS", format!("[{tls}/ca.crt]")),
         ("ORDERER_ADMIN_TLS_CLIENTROOTCAS", format!("[{tls}/ca.crt]")),
-        ("ORDERER_ADMIN_LISTENADDRESS", format!("0.0.0.0:{}", ports::ORDERER_ADMIN)),
-        ("ORDERER_OPERATIONS_LISTENADDRESS", format!("0.0.0.0:{}", ports::ORDERER_OPERATIONS)),
+        (
+            "ORDERER_ADMIN_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::ORDERER_ADMIN),
+        ),
+        (
+            "ORDERER_OPERATIONS_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::ORDERER_OPERATIONS),
+        ),
         ("ORDERER_METRICS_PROVIDER", "prometheus".into()),
     ];
     ContainerSpec {
@@ -91,22 +112,37 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         ("FABRIC_CFG_PATH", container::PEER_CONFIG.to_string()),
         ("CORE_PEER_ID", node.host.clone()),
         ("CORE_PEER_ADDRESS", address.clone()),
-        ("CORE_PEER_LISTENADDRESS", format!("0.0.0.0:{}", ports::PEER)),
-        ("CORE_PEER_CHAINCODEADDRESS", format!("{}:{}", node.host, ports::PEER_CHAINCODE)),
-        ("CORE_PEER_CHAINCODELISTENADDRESS", format!("0.0.0.0:{}", ports::PEER_CHAINCODE)),
+        (
+            "CORE_PEER_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::PEER),
+        ),
+        (
+            "CORE_PEER_CHAINCODEADDRESS",
+            format!("{}:{}", node.host, ports::PEER_CHAINCODE),
+        ),
+        (
+            "CORE_PEER_CHAINCODELISTENADDRESS",
+            format!("0.0.0.0:{}", ports::PEER_CHAINCODE),
+        ),
         ("CORE_PEER_GOSSIP_BOOTSTRAP", address.clone()),
         ("CORE_PEER_GOSSIP_EXTERNALENDPOINT", address),
         // A static org leader gets its blocks at once; leader election costs ~5 s per join.
         ("CORE_PEER_GOSSIP_USELEADERELECTION", "false".into()),
         ("CORE_PEER_GOSSIP_ORGLEADER", "true".into()),
         ("CORE_PEER_LOCALMSPID", node.msp_id.clone()),
-        ("CORE_PEER_MSPCONFIGPATH", format!("{}/msp", container::NODE)),
+        (
+            "CORE_PEER_MSPCONFIGPATH",
+            format!("{}/msp", container::NODE),
+        ),
         ("CORE_PEER_TLS_ENABLED", "true".into()),
         ("CORE_PEER_TLS_CERT_FILE", format!("{tls}/server.crt")),
         ("CORE_PEER_TLS_KEY_FILE", format!("{tls}/server.key")),
         ("CORE_PEER_TLS_ROOTCERT_FILE", format!("{tls}/ca.crt")),
         ("CORE_PEER_PROFILE_ENABLED", "false".into()),
-        ("CORE_OPERATIONS_LISTENADDRESS", format!("0.0.0.0:{}", ports::PEER_OPERATIONS)),
+        (
+            "CORE_OPERATIONS_LISTENADDRESS",
+            format!("0.0.0.0:{}", ports::PEER_OPERATIONS),
+        ),
         ("CORE_METRICS_PROVIDER", "prometheus".into()),
         // No Docker socket is mounted: chaincode runs as an external service only.
         ("CORE_VM_ENDPOINT", String::new()),
@@ -119,7 +155,10 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         labels: node_labels(topology, node),
         binds: vec![
             ro(&layout.node_dir(node), container::NODE),
-            ro(&layout.admin_msp(NodeKind::Peer, &node.domain), container::ADMIN_MSP),
+            ro(
+                &layout.admin_msp(NodeKind::Peer, &node.domain),
+                container::ADMIN_MSP,
+            ),
             ro(&layout.tlsca_bundle(), container::TLSCA),
             ro(&layout.peer_config(), container::PEER_CONFIG),
             ro(&layout.builders(), container::BUILDERS),

@@ -7,8 +7,8 @@
 use crate::layout::Layout;
 use crate::topology::{Node, NodeKind, Topology};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -111,7 +111,15 @@ fn generate_org(
     for (user, role) in users {
         let name = format!("{user}@{domain}");
         let user_dir = layout.user_dir(kind, domain, user);
-        write_identity(&user_dir, &ca, &tlsca, &name, *role, &[name.clone()], false)?;
+        write_identity(
+            &user_dir,
+            &ca,
+            &tlsca,
+            &name,
+            *role,
+            std::slice::from_ref(&name),
+            false,
+        )?;
     }
     Ok(tlsca.cert_pem)
 }
@@ -125,7 +133,12 @@ fn new_key(subject: &str) -> Result<KeyPair, CryptoError> {
 
 /// Fabric's key identifier: SHA-256 of the uncompressed public key point.
 pub fn subject_key_id(key: &KeyPair) -> Vec<u8> {
-    Sha256::digest(key.public_key_raw()).to_vec()
+    subject_key_id_of_point(key.public_key_raw())
+}
+
+/// SHA-256 of an uncompressed EC point, as Fabric computes key identifiers.
+pub fn subject_key_id_of_point(point: &[u8]) -> Vec<u8> {
+    Sha256::digest(point).to_vec()
 }
 
 fn subject(common_name: &str, org: &str, ou: Option<&str>) -> DistinguishedName {
@@ -242,7 +255,11 @@ fn write_identity(
     let msp = dir.join("msp");
     write_msp_public(&msp, ca, tlsca)?;
     let (cert, key) = issue(ca, name, Some(role.ou()), &[], false)?;
-    write_file(&msp.join("signcerts").join(format!("{name}-cert.pem")), &cert, false)?;
+    write_file(
+        &msp.join("signcerts").join(format!("{name}-cert.pem")),
+        &cert,
+        false,
+    )?;
     write_file(&msp.join("keystore").join("priv_sk"), &key, true)?;
 
     let tls = dir.join("tls");
@@ -259,7 +276,8 @@ fn write_msp_public(msp: &Path, ca: &Ca, tlsca: &Ca) -> Result<(), CryptoError> 
     let ca_file = format!("{}-cert.pem", ca.name);
     write_file(&msp.join("cacerts").join(&ca_file), &ca.cert_pem, false)?;
     write_file(
-        &msp.join("tlscacerts").join(format!("{}-cert.pem", tlsca.name)),
+        &msp.join("tlscacerts")
+            .join(format!("{}-cert.pem", tlsca.name)),
         &tlsca.cert_pem,
         false,
     )?;
@@ -271,7 +289,11 @@ fn write_msp_public(msp: &Path, ca: &Ca, tlsca: &Ca) -> Result<(), CryptoError> 
 }
 
 fn write_ca(dir: &Path, ca: &Ca) -> Result<(), CryptoError> {
-    write_file(&dir.join(format!("{}-cert.pem", ca.name)), &ca.cert_pem, false)?;
+    write_file(
+        &dir.join(format!("{}-cert.pem", ca.name)),
+        &ca.cert_pem,
+        false,
+    )?;
     write_file(&dir.join("priv_sk"), &ca.issuer.key().serialize_pem(), true)
 }
 

@@ -34,6 +34,12 @@ pub enum DockerError {
     Unreachable { endpoint: String, reason: String },
     #[error("image {image} is not available locally and could not be pulled: {reason} (load or build the image, or name another one in the topology's images section)")]
     ImageUnavailable { image: String, reason: String },
+    #[error("building image {tag} failed: {reason}; last build lines:\n{tail}")]
+    Build {
+        tag: String,
+        reason: String,
+        tail: String,
+    },
     #[error("cannot inspect {object}: {source}")]
     Inspect {
         object: String,
@@ -250,6 +256,56 @@ impl Engine {
         Ok(())
     }
 
+    /// Builds an image from a tar build context (Dockerfile at its root); `log` gets each
+    /// line of build output. Build errors arrive inside the stream, with the lines before.
+    pub async fn build_image(
+        &self,
+        context: Vec<u8>,
+        tag: &str,
+        labels: HashMap<String, String>,
+        log: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::BuildImageOptions {
+            dockerfile: "Dockerfile".into(),
+            t: Some(tag.to_string()),
+            rm: true,
+            forcerm: true,
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let mut tail: Vec<String> = Vec::new();
+        let fail = |reason: String, tail: &[String]| DockerError::Build {
+            tag: tag.to_string(),
+            reason,
+            tail: tail
+                .iter()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(bollard::body_full(context.into())));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| fail(server_message(&e), &tail))?;
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(fail(message, &tail));
+            }
+            for line in info.stream.iter().flat_map(|s| s.lines()) {
+                let line = line.trim_end();
+                if line.is_empty() {
+                    continue;
+                }
+                log(line);
+                tail.push(line.to_string());
+                if tail.len() > 10 {
+                    tail.remove(0);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Labels of a network, or None if there is no such network.
     pub async fn network_labels(
         &self,
@@ -455,11 +511,9 @@ impl Engine {
             .await
             .map_err(fail)?;
         let mut output = ExecOutput::default();
-        if let bollard::exec::StartExecResults::Attached { output: mut stream, .. } = self
-            .docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(fail)?
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream, ..
+        } = self.docker.start_exec(&exec.id, None).await.map_err(fail)?
         {
             // Output arrives in multiplexed chunks, not lines.
             while let Some(chunk) = stream.next().await {
@@ -501,11 +555,7 @@ impl Engine {
             .expect("writing a tar archive to memory cannot fail");
         let options = UploadToContainerOptionsBuilder::default().path(dir).build();
         self.docker
-            .upload_to_container(
-                container,
-                Some(options),
-                bollard::body_full(archive.into()),
-            )
+            .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
             .await
             .map_err(|source| DockerError::Upload {
                 container: container.to_string(),

@@ -3,7 +3,7 @@
 //! The library does the work and reports progress through [`reporter::Reporter`]; the `fabx`
 //! binary only parses arguments and draws the reports.
 
-// pub mod chaincode_image; (added with the chaincode work)
+pub mod chaincode_image;
 pub mod commands;
 pub mod configtx;
 pub mod containers;

@@ -213,7 +213,11 @@ impl Topology {
                 host: format!("{}.{}", p.name, org.domain),
                 msp_id: org.msp_id.clone(),
                 domain: org.domain.clone(),
-                host_ports: p.host_port.map(|hp| (ports::PEER, hp)).into_iter().collect(),
+                host_ports: p
+                    .host_port
+                    .map(|hp| (ports::PEER, hp))
+                    .into_iter()
+                    .collect(),
             })
         });
         orderers.chain(peers).collect()
@@ -275,7 +279,10 @@ impl Topology {
         if !self.container_prefix.is_empty() && !is_docker_name(&self.container_prefix) {
             return Err(bad(
                 "container_prefix".into(),
-                format!("{:?} is not valid in a container name", self.container_prefix),
+                format!(
+                    "{:?} is not valid in a container name",
+                    self.container_prefix
+                ),
                 "use letters, digits, '_', '.' or '-'",
             ));
         }

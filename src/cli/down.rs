@@ -12,7 +12,11 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
         format!(
             "network {name} removed: {} containers with their volumes{}{}",
             outcome.containers,
-            if outcome.network_removed { ", the Docker network" } else { "" },
+            if outcome.network_removed {
+                ", the Docker network"
+            } else {
+                ""
+            },
             match &outcome.state_dir_removed {
                 Some(dir) => format!(", and {}", dir.display()),
                 None => String::new(),

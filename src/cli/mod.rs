@@ -11,7 +11,11 @@ use fabx::{Engine, Layout, Network, Topology};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "fabx", version, about = "A local Hyperledger Fabric network in Docker, with chaincode as an external service")]
+#[command(
+    name = "fabx",
+    version,
+    about = "A local Hyperledger Fabric network in Docker, with chaincode as an external service"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -113,7 +113,12 @@ impl Reporter for Output {
     }
 
     fn step_finished(&self, step: &str, end: &StepEnd) {
-        if let Some(bar) = self.bars.lock().expect("no panics while locked").remove(step) {
+        if let Some(bar) = self
+            .bars
+            .lock()
+            .expect("no panics while locked")
+            .remove(step)
+        {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }

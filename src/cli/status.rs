@@ -13,7 +13,10 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
         return Ok(());
     }
     println!("network {}", status.network);
-    println!("{:<32} {:<8} {:<12} {:<9} CHANNELS", "NODE", "KIND", "MSP", "STATE");
+    println!(
+        "{:<32} {:<8} {:<12} {:<9} CHANNELS",
+        "NODE", "KIND", "MSP", "STATE"
+    );
     for node in &status.nodes {
         let channels = match &node.error {
             Some(e) => format!("(unknown: {e})"),

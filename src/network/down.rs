@@ -30,7 +30,11 @@ impl Network {
         step(
             reporter,
             "remove network",
-            teardown(&self.engine, &self.topology.network, Some(self.layout.root())),
+            teardown(
+                &self.engine,
+                &self.topology.network,
+                Some(self.layout.root()),
+            ),
         )
         .await
     }
@@ -46,8 +50,13 @@ pub async fn teardown(
     let containers = engine
         .containers_labelled(&[format!("{LABEL_NETWORK}={network}")])
         .await?;
-    try_join_all(containers.iter().filter_map(|c| c.id.as_deref()).map(|id| engine.remove_container(id)))
-        .await?;
+    try_join_all(
+        containers
+            .iter()
+            .filter_map(|c| c.id.as_deref())
+            .map(|id| engine.remove_container(id)),
+    )
+    .await?;
     let mut outcome = DownOutcome {
         containers: containers.len(),
         ..Default::default()

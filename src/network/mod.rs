@@ -1,7 +1,7 @@
 //! A Fabric network on Docker: the topology, its state directory and the engine.
 
-mod down;
-mod status;
+pub mod down;
+pub mod status;
 mod up;
 
 pub use down::DownOutcome;

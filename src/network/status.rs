@@ -76,29 +76,35 @@ impl Network {
             };
             nodes.push((node, container, state));
         }
-        let statuses = join_all(nodes.into_iter().map(|(node, container, state)| async move {
-            let channels = if state == "running" {
-                self.channels_of(&node).await
-            } else {
-                Ok(vec![])
-            };
-            let (channels, error) = match channels {
-                Ok(c) => (c, None),
-                Err(e) => (vec![], Some(e.to_string())),
-            };
-            NodeStatus {
-                host: node.host,
-                kind: node.kind,
-                msp_id: node.msp_id,
-                container,
-                state,
-                channels,
-                error,
-            }
-        }))
+        let statuses = join_all(
+            nodes
+                .into_iter()
+                .map(|(node, container, state)| async move {
+                    let channels = if state == "running" {
+                        self.channels_of(&node).await
+                    } else {
+                        Ok(vec![])
+                    };
+                    let (channels, error) = match channels {
+                        Ok(c) => (c, None),
+                        Err(e) => (vec![], Some(e.to_string())),
+                    };
+                    NodeStatus {
+                        host: node.host,
+                        kind: node.kind,
+                        msp_id: node.msp_id,
+                        container,
+                        state,
+                        channels,
+                        error,
+                    }
+                }),
+        )
         .await;
         let mut statuses = statuses;
-        statuses.sort_by(|a, b| (a.kind != NodeKind::Orderer, &a.host).cmp(&(b.kind != NodeKind::Orderer, &b.host)));
+        statuses.sort_by(|a, b| {
+            (a.kind != NodeKind::Orderer, &a.host).cmp(&(b.kind != NodeKind::Orderer, &b.host))
+        });
         others.sort();
         Ok(NetworkStatus {
             network: name.clone(),

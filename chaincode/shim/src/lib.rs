@@ -1,0 +1,54 @@
+//! `fabx-shim`: a small Hyperledger Fabric chaincode shim for chaincode-as-a-service.
+//!
+//! Implement [`Chaincode`] and call [`serve_from_env`]; the peer connects to the
+//! chaincode's gRPC server (`protos.Chaincode/Connect`) and drives transactions.
+//!
+//! ```no_run
+//! use fabx_shim::{Chaincode, Response, Stub};
+//!
+//! struct Hello;
+//! impl Chaincode for Hello {
+//!     async fn init(&self, _stub: &Stub) -> Response {
+//!         Response::success(Vec::new())
+//!     }
+//!     async fn invoke(&self, stub: &Stub) -> Response {
+//!         let (function, _params) = stub.function_and_parameters();
+//!         Response::success(function.into_bytes())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), fabx_shim::ShimError> {
+//!     fabx_shim::serve_from_env(Hello).await
+//! }
+//! ```
+
+mod error;
+mod handler;
+pub mod mock_peer;
+mod response;
+mod server;
+mod stub;
+
+/// Generated protobuf types (a minimal subset of Fabric's `protos` package).
+#[allow(clippy::all)]
+pub mod proto {
+    tonic::include_proto!("protos");
+}
+
+pub use error::ShimError;
+pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
+pub use server::{serve, serve_from_env, serve_with_listener, ServerConfig, TlsConfig};
+pub use stub::Stub;
+
+/// Fabric's gRPC message limit (the Go shim and peer use 100 MiB both ways).
+pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
+
+/// A chaincode: `init` handles INIT messages, `invoke` handles TRANSACTION messages.
+///
+/// Implementations may use `async fn`; the futures must be `Send` because each
+/// transaction runs on its own task.
+pub trait Chaincode: Send + Sync + 'static {
+    fn init(&self, stub: &Stub) -> impl std::future::Future<Output = Response> + Send;
+    fn invoke(&self, stub: &Stub) -> impl std::future::Future<Output = Response> + Send;
+}

@@ -1,0 +1,378 @@
+//! Builds chaincode images without any registry.
+//!
+//! A Rust chaincode (a directory with a Cargo.toml) is compiled on the host into a
+//! fully static binary and packed with a `FROM scratch` Dockerfile, so the build
+//! needs no base image. Any other directory is sent as the build context of its
+//! own Dockerfile. Images are labelled `fabx.managed=true`.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use bollard::query_parameters::BuildImageOptions;
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// Label put on every image fabx builds.
+pub const MANAGED_LABEL: &str = "fabx.managed";
+/// How many output lines an error keeps.
+const TAIL_LINES: usize = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChaincodeImageError {
+    #[error("{dir} has neither a Dockerfile nor a Cargo.toml: nothing to build an image from")]
+    NoDockerfile { dir: PathBuf },
+
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("`{command}` failed ({status}):\n{output_tail}")]
+    CargoFailed {
+        command: String,
+        status: String,
+        output_tail: String,
+    },
+
+    #[error("cannot find the binary to build in {manifest}: {reason}")]
+    CargoMetadata { manifest: PathBuf, reason: String },
+
+    #[error("cargo finished but {path} does not exist")]
+    BinaryMissing { path: PathBuf },
+
+    #[error("cannot assemble the build context from {path}: {source}")]
+    Context {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("docker build of {tag} failed: {message}\n--- last build output ---\n{last_lines}")]
+    DockerBuild {
+        tag: String,
+        message: String,
+        last_lines: String,
+    },
+
+    #[error("docker build of {tag}: Docker API error: {source}")]
+    DockerApi {
+        tag: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+
+    #[error("cannot inspect the built image {tag}: {source}")]
+    Inspect {
+        tag: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+}
+
+type Result<T, E = ChaincodeImageError> = std::result::Result<T, E>;
+
+/// Builds the chaincode in `dir` into image `tag`; returns the image ID.
+/// Progress lines (cargo, docker build) go to `on_log`.
+pub async fn build_chaincode_image(
+    docker: &Docker,
+    dir: &Path,
+    tag: &str,
+    on_log: &mut (dyn FnMut(&str) + Send),
+) -> Result<String> {
+    let dockerfile = dir.join("Dockerfile");
+    let context = if dir.join("Cargo.toml").is_file() {
+        let binary = build_static_binary(dir, on_log).await?;
+        let data = read(&binary.path)?;
+        let recipe = match dockerfile.is_file() {
+            true => read(&dockerfile)?,
+            false => scratch_dockerfile(&binary.name).into_bytes(),
+        };
+        context_tar(&[
+            ("Dockerfile", recipe.as_slice(), 0o644),
+            (binary.name.as_str(), data.as_slice(), 0o755),
+        ])
+        .map_err(|source| context_error(dir, source))?
+    } else if dockerfile.is_file() {
+        dir_tar(dir).map_err(|source| context_error(dir, source))?
+    } else {
+        return Err(ChaincodeImageError::NoDockerfile { dir: dir.into() });
+    };
+    build_from_context(docker, tag, context, on_log).await
+}
+
+/// A `FROM scratch` Dockerfile running the static binary `name`.
+pub fn scratch_dockerfile(name: &str) -> String {
+    format!("FROM scratch\nCOPY {name} /{name}\nENTRYPOINT [\"/{name}\"]\n")
+}
+
+/// A compiled chaincode binary.
+#[derive(Debug, Clone)]
+pub struct StaticBinary {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// `cargo build --release` of the package in `dir` as a static binary for the
+/// host's target triple (glibc with crt-static), honouring CARGO_TARGET_DIR.
+pub async fn build_static_binary(
+    dir: &Path,
+    on_log: &mut (dyn FnMut(&str) + Send),
+) -> Result<StaticBinary> {
+    let manifest = dir.join("Cargo.toml");
+    let (package, bin, target_dir) = package_binary(&manifest).await?;
+    let triple = host_triple().await?;
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        &triple,
+        "--package",
+        &package,
+    ])
+    .args(["--bin", &bin, "--manifest-path"])
+    .arg(&manifest);
+    // With --target, these flags reach the chaincode only, not build scripts.
+    let rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    cmd.env(
+        "RUSTFLAGS",
+        format!("{rustflags} -C target-feature=+crt-static"),
+    )
+    .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    run_logged(cmd, on_log).await?;
+    let path = target_dir.join(&triple).join("release").join(&bin);
+    if !path.is_file() {
+        return Err(ChaincodeImageError::BinaryMissing { path });
+    }
+    Ok(StaticBinary { name: bin, path })
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Runs a command, streaming its output lines to `on_log`; on failure the error
+/// carries the last lines.
+async fn run_logged(mut cmd: Command, on_log: &mut (dyn FnMut(&str) + Send)) -> Result<()> {
+    let command = format!("{:?}", cmd.as_std()).replace('"', "");
+    let spawn_error = |source| ChaincodeImageError::Spawn {
+        command: command.clone(),
+        source,
+    };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(spawn_error)?;
+    let mut tail = Tail::default();
+    if let Some(stderr) = child.stderr.take() {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            on_log(&line);
+            tail.push(&line);
+        }
+    }
+    let status = child.wait().await.map_err(spawn_error)?;
+    if !status.success() {
+        return Err(ChaincodeImageError::CargoFailed {
+            command,
+            status: status.to_string(),
+            output_tail: tail.text(),
+        });
+    }
+    Ok(())
+}
+
+/// The package at `manifest`, its binary name and the workspace target directory.
+async fn package_binary(manifest: &Path) -> Result<(String, String, PathBuf)> {
+    let fail = |reason: String| ChaincodeImageError::CargoMetadata {
+        manifest: manifest.into(),
+        reason,
+    };
+    let output = Command::new(cargo())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .output()
+        .await
+        .map_err(|e| fail(format!("cannot run cargo metadata: {e}")))?;
+    if !output.status.success() {
+        return Err(fail(String::from_utf8_lossy(&output.stderr).trim().into()));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| fail(e.to_string()))?;
+    let wanted = std::fs::canonicalize(manifest).map_err(|e| fail(e.to_string()))?;
+    let package = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p["manifest_path"]
+                .as_str()
+                .and_then(|m| std::fs::canonicalize(m).ok())
+                .is_some_and(|m| m == wanted)
+        })
+        .ok_or_else(|| fail("no package is defined there (virtual manifest?)".into()))?;
+    let name = package["name"].as_str().unwrap_or_default().to_string();
+    let bins: Vec<&str> = package["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let bin = match bins.as_slice() {
+        [only] => only.to_string(),
+        many if many.contains(&name.as_str()) => name.clone(),
+        [] => return Err(fail(format!("package {name} has no binary target"))),
+        many => {
+            return Err(fail(format!(
+                "package {name} has several binaries: {many:?}"
+            )))
+        }
+    };
+    let target_dir = meta["target_directory"]
+        .as_str()
+        .ok_or_else(|| fail("no target_directory in cargo metadata".into()))?;
+    Ok((name, bin, PathBuf::from(target_dir)))
+}
+
+async fn host_triple() -> Result<String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .await
+        .map_err(|source| ChaincodeImageError::Spawn {
+            command: format!("{rustc} -vV"),
+            source,
+        })?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| ChaincodeImageError::CargoMetadata {
+            manifest: PathBuf::from(rustc),
+            reason: "`rustc -vV` printed no host triple".into(),
+        })
+}
+
+/// An in-memory tar of `(name, contents, mode)` entries with fixed metadata.
+pub fn context_tar(files: &[(&str, &[u8], u32)]) -> std::io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data, mode) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(*mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append_data(&mut header, name, *data)?;
+    }
+    tar.into_inner()
+}
+
+fn dir_tar(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
+    tar.append_dir_all(".", dir)?;
+    tar.into_inner()
+}
+
+/// Sends a build context to the engine, streams the build log to `on_log`, and
+/// returns the image ID. Build errors arrive inside the stream.
+pub async fn build_from_context(
+    docker: &Docker,
+    tag: &str,
+    context: Vec<u8>,
+    on_log: &mut (dyn FnMut(&str) + Send),
+) -> Result<String> {
+    let options = BuildImageOptions {
+        t: Some(tag.to_string()),
+        rm: true,
+        forcerm: true,
+        labels: Some(HashMap::from([(MANAGED_LABEL.into(), "true".into())])),
+        ..Default::default()
+    };
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    let mut tail = Tail::default();
+    let failed = |message: String, tail: &Tail| ChaincodeImageError::DockerBuild {
+        tag: tag.into(),
+        message,
+        last_lines: tail.text(),
+    };
+    while let Some(item) = stream.next().await {
+        let info = match item {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                return Err(failed(error, &tail))
+            }
+            Err(source) => {
+                return Err(ChaincodeImageError::DockerApi {
+                    tag: tag.into(),
+                    source,
+                })
+            }
+        };
+        for line in [info.stream, info.status].into_iter().flatten() {
+            for line in line.lines().filter(|l| !l.trim().is_empty()) {
+                on_log(line);
+                tail.push(line);
+            }
+        }
+        if let Some(detail) = info.error_detail {
+            return Err(failed(detail.message.unwrap_or_default(), &tail));
+        }
+    }
+    let image = docker
+        .inspect_image(tag)
+        .await
+        .map_err(|source| ChaincodeImageError::Inspect {
+            tag: tag.into(),
+            source,
+        })?;
+    Ok(image.id.unwrap_or_default())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| context_error(path, source))
+}
+
+fn context_error(path: &Path, source: std::io::Error) -> ChaincodeImageError {
+    ChaincodeImageError::Context {
+        path: path.into(),
+        source,
+    }
+}
+
+/// The last lines of some output, for error messages.
+#[derive(Default)]
+struct Tail(VecDeque<String>);
+
+impl Tail {
+    fn push(&mut self, line: &str) {
+        if self.0.len() == TAIL_LINES {
+            self.0.pop_front();
+        }
+        self.0.push_back(line.trim_end().to_string());
+    }
+
+    fn text(&self) -> String {
+        Vec::from(self.0.clone()).join("\n")
+    }
+}

@@ -1,0 +1,196 @@
+//! Shared by the integration tests: the real Docker engine, a small image built FROM
+//! scratch (a static busybox, so it needs no registry), and Fabric image detection.
+#![allow(dead_code)]
+
+use fabx::docker::{Engine, LABEL_MANAGED};
+use fabx::Topology;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The test image: static busybox, a declared VOLUME (like the Fabric images), and a shell.
+pub const BUSYBOX_IMAGE: &str = "fabx-test/busybox:1";
+
+pub async fn engine() -> Engine {
+    Engine::connect()
+        .await
+        .expect("these tests need a running Docker engine (see README: Tests)")
+}
+
+/// Builds [`BUSYBOX_IMAGE`] FROM scratch through the Docker API (cached by Docker).
+pub async fn busybox_image(engine: &Engine) -> &'static str {
+    let busybox = std::fs::read("/bin/busybox")
+        .or_else(|_| std::fs::read("/usr/bin/busybox"))
+        .expect(
+            "these tests need a static busybox at /bin/busybox (apt-get install busybox-static)",
+        );
+    let dockerfile = "FROM scratch\n\
+        COPY busybox /bin/busybox\n\
+        RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+        VOLUME /data\n\
+        CMD [\"sh\"]\n";
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes, mode) in [
+        ("Dockerfile", dockerfile.as_bytes(), 0o644),
+        ("busybox", busybox.as_slice(), 0o755),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes).unwrap();
+    }
+    let labels = HashMap::from([(LABEL_MANAGED.to_string(), "test".to_string())]);
+    engine
+        .build_image(
+            tar.into_inner().unwrap(),
+            BUSYBOX_IMAGE,
+            labels,
+            &mut |_| {},
+        )
+        .await
+        .expect("building the busybox test image FROM scratch");
+    BUSYBOX_IMAGE
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// None if every Fabric image of the topology is present, else why the test is skipped.
+pub async fn missing_fabric_images(engine: &Engine, topology: &Topology) -> Option<String> {
+    let images = &topology.images;
+    for image in [&images.peer, &images.orderer, &images.tools] {
+        if !engine.image_present(image).await.unwrap() {
+            return Some(format!(
+                "Fabric image {image} is not present locally (build or load the hyperledger/fabric-* 2.5 images to run this test)"
+            ));
+        }
+    }
+    None
+}
+
+/// The default topology made private: its own Docker network and container names,
+/// no host ports, so it runs beside anything else.
+pub fn isolated_topology(name: &str) -> Topology {
+    let mut topology = Topology::default_topology();
+    topology.network = name.to_string();
+    topology.container_prefix = name.to_string();
+    for o in &mut topology.orderer_org.orderers {
+        o.host_port = None;
+        o.admin_host_port = None;
+    }
+    for org in &mut topology.orgs {
+        for p in &mut org.peers {
+            p.host_port = None;
+        }
+    }
+    topology
+}
+
+/// Names of every container, volume and network on the engine.
+pub async fn docker_objects(engine: &Engine) -> Vec<String> {
+    let docker = engine.client();
+    let mut all = Vec::new();
+    let containers = docker
+        .list_containers(Some(
+            bollard::query_parameters::ListContainersOptionsBuilder::default()
+                .all(true)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    all.extend(
+        containers
+            .into_iter()
+            .filter_map(|c| c.id.map(|id| format!("container {id}"))),
+    );
+    let volumes = docker
+        .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+        .await
+        .unwrap();
+    all.extend(
+        volumes
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| format!("volume {}", v.name)),
+    );
+    let networks = docker
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .unwrap();
+    all.extend(
+        networks
+            .into_iter()
+            .filter_map(|n| n.name.map(|n| format!("network {n}"))),
+    );
+    all.sort();
+    all
+}
+
+/// Anonymous volumes mounted by the given containers.
+pub async fn volumes_of(engine: &Engine, containers: &[String]) -> Vec<String> {
+    let mut volumes = Vec::new();
+    for c in containers {
+        let info = engine
+            .client()
+            .inspect_container(
+                c,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .unwrap();
+        for m in info.mounts.unwrap_or_default() {
+            if let Some(name) = m.name {
+                volumes.push(name);
+            }
+        }
+    }
+    volumes
+}
+
+pub async fn volume_exists(engine: &Engine, name: &str) -> bool {
+    engine.client().inspect_volume(name).await.is_ok()
+}
+
+/// Tears a network down when dropped, also when the test panics.
+pub struct Cleanup {
+    pub engine: Engine,
+    pub network: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let engine = self.engine.clone();
+        let network = self.network.clone();
+        // Drop cannot be async, and the test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(fabx::network::down::teardown(&engine, &network, None))
+        })
+        .join();
+    }
+}
+
+/// Says, visibly even under libtest's output capture, that a test did not run and why.
+pub fn skipped(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// Says something visibly (libtest captures println!; a direct write is not captured).
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

@@ -1,0 +1,164 @@
+//! What fabx renders for Fabric: configtx.yaml, the patched core.yaml, CLI invocations,
+//! and how it reads CLI output.
+
+use fabx::commands::{OsnadminCommand, PeerCommand};
+use fabx::network::status::{parse_osnadmin_list, parse_peer_channel_list, parse_peer_height};
+use fabx::peer_config::{patch_core_yaml, BUILDER_NAME};
+use fabx::Topology;
+use serde_yaml::Value;
+
+#[test]
+fn configtx_has_every_org_and_consenter() {
+    let topology = Topology::default_topology();
+    let doc: Value = serde_yaml::from_str(&fabx::configtx::render(&topology)).unwrap();
+    let profile = &doc["Profiles"][fabx::configtx::PROFILE];
+    let orderer = &profile["Orderer"];
+    assert_eq!(orderer["OrdererType"].as_str(), Some("etcdraft"));
+    assert_eq!(orderer["BatchTimeout"].as_str(), Some("100ms"));
+    let consenters = orderer["EtcdRaft"]["Consenters"].as_sequence().unwrap();
+    let hosts: Vec<&str> = consenters
+        .iter()
+        .map(|c| c["Host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            "orderer.example.com",
+            "orderer2.example.com",
+            "orderer3.example.com"
+        ]
+    );
+    assert!(consenters.iter().all(|c| c["Port"].as_u64() == Some(7050)));
+    assert_eq!(
+        consenters[1]["ServerTLSCert"].as_str(),
+        Some("/fabx/crypto/ordererOrganizations/example.com/orderers/orderer2.example.com/tls/server.crt")
+    );
+    let orderer_org = &orderer["Organizations"][0];
+    assert_eq!(orderer_org["ID"].as_str(), Some("OrdererMSP"));
+    assert_eq!(
+        orderer_org["OrdererEndpoints"].as_sequence().unwrap().len(),
+        3
+    );
+    assert!(
+        orderer.get("Addresses").is_none(),
+        "no global addresses (V3_0 rejects them)"
+    );
+    let orgs = profile["Application"]["Organizations"]
+        .as_sequence()
+        .unwrap();
+    let ids: Vec<&str> = orgs.iter().map(|o| o["ID"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["Org1MSP", "Org2MSP"]);
+    assert_eq!(
+        orgs[1]["MSPDir"].as_str(),
+        Some("/fabx/crypto/peerOrganizations/org2.example.com/msp")
+    );
+    assert_eq!(
+        orgs[1]["AnchorPeers"][0]["Host"].as_str(),
+        Some("peer0.org2.example.com")
+    );
+    assert_eq!(
+        orgs[0]["Policies"]["Endorsement"]["Rule"].as_str(),
+        Some("OR('Org1MSP.peer')")
+    );
+    assert_eq!(
+        profile["Application"]["Policies"]["LifecycleEndorsement"]["Rule"].as_str(),
+        Some("MAJORITY Endorsement")
+    );
+}
+
+const CORE_YAML: &str = "
+peer:
+  id: jdoe
+chaincode:
+  externalBuilders:
+    - name: ccaas_builder
+      path: /opt/hyperledger/ccaas_builder
+      propagateEnvironment:
+        - CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG
+  mode: net
+";
+
+#[test]
+fn core_yaml_gets_our_builder_first_and_keeps_the_image_ones() {
+    let patched = patch_core_yaml(CORE_YAML).unwrap();
+    let doc: Value = serde_yaml::from_str(&patched).unwrap();
+    let builders = doc["chaincode"]["externalBuilders"].as_sequence().unwrap();
+    assert_eq!(builders.len(), 2);
+    assert_eq!(builders[0]["name"].as_str(), Some(BUILDER_NAME));
+    assert_eq!(builders[0]["path"].as_str(), Some("/fabx/builders"));
+    assert_eq!(builders[1]["name"].as_str(), Some("ccaas_builder"));
+    assert_eq!(doc["peer"]["id"].as_str(), Some("jdoe"));
+    assert_eq!(doc["chaincode"]["mode"].as_str(), Some("net"));
+    // Patching twice does not add the builder twice.
+    assert_eq!(patch_core_yaml(&patched).unwrap(), patched);
+}
+
+#[test]
+fn core_yaml_without_chaincode_section_is_an_error() {
+    let err = patch_core_yaml("peer: {}\n").unwrap_err();
+    assert!(err.to_string().contains("no chaincode section"), "{err}");
+    assert!(patch_core_yaml("chaincode: [").is_err());
+}
+
+#[test]
+fn builder_scripts_are_embedded() {
+    let names: Vec<&str> = fabx::peer_config::BUILDER_SCRIPTS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(names, ["detect", "build", "release"]);
+    for (name, script) in fabx::peer_config::BUILDER_SCRIPTS {
+        assert!(
+            script.starts_with("#!/bin/sh"),
+            "{name} must be a POSIX sh script"
+        );
+    }
+}
+
+#[test]
+fn peer_and_osnadmin_commands_render_their_arguments() {
+    let topology = Topology::default_topology();
+    let peer = &topology.peers()[1];
+    assert_eq!(
+        PeerCommand::ChannelJoin {
+            block: "/b/ch.block".into()
+        }
+        .args(),
+        ["peer", "channel", "join", "-b", "/b/ch.block"]
+    );
+    assert_eq!(
+        PeerCommand::ChannelGetInfo {
+            channel: "channel1".into()
+        }
+        .args(),
+        ["peer", "channel", "getinfo", "-c", "channel1"]
+    );
+    let env = PeerCommand::env(peer);
+    assert!(env.contains(&"CORE_PEER_LOCALMSPID=Org2MSP".to_string()));
+    assert!(env.contains(&"CORE_PEER_ADDRESS=peer0.org2.example.com:7051".to_string()));
+    assert!(env.contains(&"CORE_PEER_MSPCONFIGPATH=/fabx/admin/msp".to_string()));
+
+    let orderer = &topology.orderers()[2];
+    let join = OsnadminCommand::Join {
+        channel: "channel1".into(),
+        block: "/b.block".into(),
+    }
+    .args(orderer);
+    let joined = join.join(" ");
+    assert!(joined.starts_with("osnadmin channel join --channelID channel1 --config-block /b.block -o orderer3.example.com:7053"), "{joined}");
+    assert!(joined.contains("--ca-file /fabx/tlsca/example.com.pem"));
+    assert!(joined.contains("--client-cert /fabx/crypto/ordererOrganizations/example.com/users/Admin@example.com/tls/client.crt"));
+}
+
+#[test]
+fn cli_output_is_parsed() {
+    let list = "2026-11-21 INFO some log\nChannels peers has joined: \nchannel1\nother\n";
+    assert_eq!(parse_peer_channel_list(list), ["channel1", "other"]);
+    assert!(parse_peer_channel_list("Channels peers has joined: \n").is_empty());
+    let info = "Blockchain info: {\"height\":7,\"currentBlockHash\":\"x\"}\n";
+    assert_eq!(parse_peer_height(info), Some(7));
+    assert_eq!(parse_peer_height("garbage"), None);
+    let osn = "Status: 200\n{\n\t\"systemChannel\": null,\n\t\"channels\": [{\"name\": \"channel1\", \"url\": \"/x\"}]\n}\n";
+    assert_eq!(parse_osnadmin_list(osn), ["channel1"]);
+    assert!(parse_osnadmin_list("Status: 200\n{\"channels\": null}").is_empty());
+}

@@ -1,0 +1,189 @@
+//! Topology parsing and validation.
+
+use fabx::topology::{parse_duration_ms, NodeKind, Topology, TopologyError};
+
+fn invalid(text: &str) -> (String, String) {
+    match Topology::parse(text, "t.yaml") {
+        Err(TopologyError::Invalid { file, field, .. }) => (file, field),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+const MINIMAL: &str = "
+network: n1
+channel: ch
+images: { peer: p:1, orderer: o:1, tools: t:1 }
+orderer_org: { msp_id: OMSP, domain: example.com, orderers: [ { name: orderer } ] }
+orgs:
+  - { msp_id: AMSP, domain: a.example.com, peers: [ { name: peer0 } ] }
+";
+
+#[test]
+fn default_topology_is_the_network_people_replace() {
+    let t = Topology::default_topology();
+    assert_eq!(t.network, "net_byfn");
+    assert_eq!(t.channel, "channel1");
+    assert_eq!(t.images.peer, "hyperledger/fabric-peer:2.5");
+    assert_eq!(t.images.orderer, "hyperledger/fabric-orderer:2.5");
+    assert_eq!(t.images.tools, "hyperledger/fabric-tools:2.5");
+    let hosts: Vec<String> = t.nodes().into_iter().map(|n| n.host).collect();
+    assert_eq!(
+        hosts,
+        [
+            "orderer.example.com",
+            "orderer2.example.com",
+            "orderer3.example.com",
+            "peer0.org1.example.com",
+            "peer0.org2.example.com"
+        ]
+    );
+    assert_eq!(t.orderer_org.msp_id, "OrdererMSP");
+    let msps: Vec<&str> = t.orgs.iter().map(|o| o.msp_id.as_str()).collect();
+    assert_eq!(msps, ["Org1MSP", "Org2MSP"]);
+    // Containers are named after their hosts, as in the compose file people used.
+    assert_eq!(
+        t.container_name("peer0.org1.example.com"),
+        "peer0.org1.example.com"
+    );
+    let org2 = t
+        .peers()
+        .into_iter()
+        .find(|p| p.msp_id == "Org2MSP")
+        .unwrap();
+    assert_eq!(org2.host_ports, vec![(7051, 9051)]);
+    assert_eq!(org2.address(), "peer0.org2.example.com:7051");
+}
+
+#[test]
+fn the_file_in_network_dir_is_the_built_in_one() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/network/default.yaml");
+    assert_eq!(
+        Topology::load(path.as_ref()).unwrap(),
+        Topology::default_topology()
+    );
+}
+
+#[test]
+fn n_orgs_by_m_peers_and_one_orderer() {
+    let text = "
+network: big
+channel: mychannel
+images: { peer: p:1, orderer: o:1, tools: t:1 }
+orderer_org: { msp_id: OMSP, domain: example.com, orderers: [ { name: orderer } ] }
+orgs:
+  - { msp_id: AMSP, domain: a.example.com, peers: [ { name: peer0 }, { name: peer1 }, { name: peer2 } ] }
+  - { msp_id: BMSP, domain: b.example.com, peers: [ { name: peer0 }, { name: peer1 } ] }
+  - { msp_id: CMSP, domain: c.example.com, peers: [ { name: peer0, host_port: 10051 } ] }
+";
+    let t = Topology::parse(text, "big.yaml").unwrap();
+    assert_eq!(t.orderers().len(), 1);
+    assert_eq!(t.peers().len(), 6);
+    assert_eq!(
+        t.nodes()
+            .iter()
+            .filter(|n| n.kind == NodeKind::Peer && n.msp_id == "AMSP")
+            .count(),
+        3
+    );
+    // Without an `orderer` section, Fabric's production-like values apply.
+    assert_eq!(t.orderer.batch_timeout, "2s");
+}
+
+#[test]
+fn minimal_topology_parses() {
+    let t = Topology::parse(MINIMAL, "t.yaml").unwrap();
+    assert_eq!(t.nodes().len(), 2);
+}
+
+#[test]
+fn errors_name_file_and_field() {
+    let cases = [
+        ("network: n1", "network: 'bad name'", "network"),
+        ("channel: ch", "channel: Channel_1", "channel"),
+        ("msp_id: AMSP", "msp_id: OMSP", "orgs[0].msp_id"),
+        (
+            "domain: a.example.com",
+            "domain: example.com",
+            "orgs[0].domain",
+        ),
+        ("domain: a.example.com", "domain: A..com", "orgs[0].domain"),
+        ("peers: [ { name: peer0 } ]", "peers: []", "orgs[0].peers"),
+        (
+            "peers: [ { name: peer0 } ]",
+            "peers: [ { name: Peer_0 } ]",
+            "orgs[0].peers[0].name",
+        ),
+        (
+            "orderers: [ { name: orderer } ]",
+            "orderers: []",
+            "orderer_org.orderers",
+        ),
+        ("peer: p:1", "peer: ''", "images.peer"),
+    ];
+    for (from, to, field) in cases {
+        let text = MINIMAL.replace(from, to);
+        assert_ne!(text, MINIMAL, "case {to} did not apply");
+        let (file, got) = invalid(&text);
+        assert_eq!(file, "t.yaml");
+        assert_eq!(got, field, "for {to}");
+    }
+}
+
+#[test]
+fn duplicate_hosts_and_ports_are_rejected() {
+    let text = MINIMAL.replace(
+        "[ { name: peer0 } ]",
+        "[ { name: peer0 }, { name: peer0 } ]",
+    );
+    assert!(invalid(&text).1.contains("orgs"));
+    let text = MINIMAL
+        .replace("{ name: orderer }", "{ name: orderer, host_port: 7050 }")
+        .replace("{ name: peer0 }", "{ name: peer0, host_port: 7050 }");
+    assert!(invalid(&text).1.contains("host port"));
+}
+
+#[test]
+fn bad_orderer_settings_are_rejected() {
+    let text = format!("{MINIMAL}orderer: {{ batch_timeout: soon }}\n");
+    assert_eq!(invalid(&text).1, "orderer.batch_timeout");
+}
+
+#[test]
+fn malformed_yaml_and_unknown_fields_are_parse_errors() {
+    for text in [
+        "network: [",
+        &format!("{MINIMAL}colour: blue\n"),
+        "network: n1\n",
+    ] {
+        match Topology::parse(text, "t.yaml") {
+            Err(e @ TopologyError::Parse { .. }) => {
+                let message = e.to_string();
+                assert!(
+                    message.starts_with("t.yaml: malformed topology"),
+                    "{message}"
+                );
+                assert!(!message.contains('\n'), "one line: {message}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = Topology::load("/nonexistent/topology.yaml".as_ref()).unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/topology.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration_ms("100ms"), Some(100));
+    assert_eq!(parse_duration_ms("2s"), Some(2000));
+    assert_eq!(parse_duration_ms("1.5s"), Some(1500));
+    assert_eq!(parse_duration_ms("1m"), Some(60_000));
+    assert_eq!(parse_duration_ms("2"), None);
+    assert_eq!(parse_duration_ms("-1s"), None);
+}
