@@ -4,7 +4,12 @@
 use crate::layout::{container, container_tlsca};
 use crate::topology::{ports, Node};
 
-/// A `peer` command run in a peer's own container, as its org admin.
+/// Anything run with the `peer` CLI inside a peer's own container, as its org admin.
+pub trait PeerCli {
+    fn args(&self) -> Vec<String>;
+}
+
+/// Channel commands of the `peer` CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerCommand {
     ChannelJoin { block: String },
@@ -12,8 +17,8 @@ pub enum PeerCommand {
     ChannelGetInfo { channel: String },
 }
 
-impl PeerCommand {
-    pub fn args(&self) -> Vec<String> {
+impl PeerCli for PeerCommand {
+    fn args(&self) -> Vec<String> {
         let words: Vec<&str> = match self {
             PeerCommand::ChannelJoin { block } => vec!["peer", "channel", "join", "-b", block],
             PeerCommand::ChannelList => vec!["peer", "channel", "list"],
@@ -23,7 +28,9 @@ impl PeerCommand {
         };
         words.into_iter().map(String::from).collect()
     }
+}
 
+impl PeerCommand {
     /// Environment that makes the `peer` CLI act as the org admin against this peer.
     pub fn env(peer: &Node) -> Vec<String> {
         vec![

@@ -486,6 +486,16 @@ impl Engine {
         }
     }
 
+    /// Resolves when the container stops (or is gone).
+    pub async fn await_exit(&self, name: &str) {
+        let mut stream = self.docker.wait_container(
+            name,
+            None::<bollard::query_parameters::WaitContainerOptions>,
+        );
+        // Ends with the exit status, or with an error for a non-zero exit or a missing container.
+        let _ = stream.next().await;
+    }
+
     /// Runs a command in a running container and collects its output and exit code.
     pub async fn exec(
         &self,

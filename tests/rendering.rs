@@ -1,7 +1,7 @@
 //! What fabx renders for Fabric: configtx.yaml, the patched core.yaml, CLI invocations,
 //! and how it reads CLI output.
 
-use fabx::commands::{OsnadminCommand, PeerCommand};
+use fabx::commands::{OsnadminCommand, PeerCli, PeerCommand};
 use fabx::network::status::{parse_osnadmin_list, parse_peer_channel_list, parse_peer_height};
 use fabx::peer_config::{patch_core_yaml, BUILDER_NAME};
 use fabx::Topology;

@@ -1,5 +1,7 @@
 //! Command-line arguments and dispatch; each command is a small file.
 
+mod call;
+mod deploy;
 mod down;
 pub mod output;
 mod status;
@@ -50,6 +52,18 @@ pub enum Command {
     Down,
     /// Show every node, its container state, its channels and their heights
     Status,
+    /// Package, install, run, approve, commit (and init) a chaincode as an external service
+    Deploy(deploy::DeployArgs),
+    /// Invoke a chaincode function, endorsed by every org, and wait for the commit
+    Invoke(call::CallArgs),
+    /// Query a chaincode function on one org's peer and print the payload
+    Query {
+        #[command(flatten)]
+        call: call::CallArgs,
+        /// MSP ID of the org whose peer answers (default: the first org)
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
@@ -58,6 +72,9 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
         Command::Up => up::run(&network, output).await,
         Command::Down => down::run(&network, output).await,
         Command::Status => status::run(&network, output).await,
+        Command::Deploy(args) => deploy::run(&network, args, output).await,
+        Command::Invoke(args) => call::invoke(&network, args, output).await,
+        Command::Query { call, org } => call::query(&network, call, org, output).await,
     }
 }
 

@@ -8,7 +8,7 @@ pub use down::DownOutcome;
 pub use status::{ChannelInfo, NetworkStatus, NodeStatus};
 pub use up::UpOutcome;
 
-use crate::commands::{OsnadminCommand, PeerCommand};
+use crate::commands::{OsnadminCommand, PeerCli, PeerCommand};
 use crate::docker::{Engine, ExecOutput};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -50,7 +50,7 @@ impl Network {
     }
 
     /// Runs a `peer` command as the org admin inside the peer's own container.
-    pub async fn peer(&self, peer: &Node, command: &PeerCommand) -> Result<ExecOutput> {
+    pub async fn peer(&self, peer: &Node, command: &impl PeerCli) -> Result<ExecOutput> {
         let container = self.topology.container_name(&peer.host);
         self.exec_checked(&container, command.args(), PeerCommand::env(peer))
             .await

@@ -1,0 +1,65 @@
+//! `invoke` and `query`: a chaincode function with arguments, or the peer CLI's --ctor JSON.
+
+use super::output::Output;
+use anyhow::Result;
+use clap::Args;
+use fabx::invoke::Call;
+use fabx::Network;
+use serde_json::json;
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Chaincode name
+    pub name: String,
+    /// Function, then its arguments
+    #[arg(required_unless_present = "ctor", conflicts_with = "ctor")]
+    pub function: Option<String>,
+    /// Arguments of the function (put them after `--` if one starts with '-')
+    pub args: Vec<String>,
+    /// The call as the peer CLI's JSON, e.g. '{"Args":["query","a"]}'
+    #[arg(short = 'c', long)]
+    pub ctor: Option<String>,
+}
+
+impl CallArgs {
+    fn call(&self) -> fabx::Result<Call> {
+        match (&self.ctor, &self.function) {
+            (Some(json), _) => Call::from_ctor(json),
+            (None, Some(function)) => Ok(Call::new(function, &self.args)),
+            (None, None) => unreachable!("clap requires a function or --ctor"),
+        }
+    }
+}
+
+pub async fn invoke(network: &Network, args: CallArgs, output: &Output) -> Result<()> {
+    let call = args.call()?;
+    let result = output.finish_steps(network.invoke(&args.name, &call).await)?;
+    if output.json() {
+        println!(
+            "{}",
+            json!({ "command": "invoke", "status": "ok", "chaincode_status": result.status, "payload": result.payload })
+        );
+    } else if !result.payload.is_empty() {
+        println!("{}", result.payload);
+    }
+    Ok(())
+}
+
+pub async fn query(
+    network: &Network,
+    args: CallArgs,
+    org: Option<String>,
+    output: &Output,
+) -> Result<()> {
+    let call = args.call()?;
+    let payload = output.finish_steps(network.query(&args.name, &call, org.as_deref()).await)?;
+    if output.json() {
+        println!(
+            "{}",
+            json!({ "command": "query", "status": "ok", "payload": payload })
+        );
+    } else {
+        println!("{payload}");
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+use super::output::Output;
+use anyhow::Result;
+use clap::Args;
+use fabx::deploy::{DeployRequest, Source};
+use fabx::Network;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Chaincode name; its code is chaincode/<NAME> unless --path or --image is given
+    pub name: String,
+    /// Chaincode directory (a Rust crate, or any directory with a Dockerfile)
+    #[arg(long, conflicts_with = "image")]
+    pub path: Option<PathBuf>,
+    /// Run this existing CCaaS image instead of building one
+    #[arg(long)]
+    pub image: Option<String>,
+    #[arg(long, default_value = "1.0")]
+    pub version: String,
+    /// Package label (default <NAME>_<VERSION>)
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Channel (default: the topology's)
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Definition sequence (default: automatic)
+    #[arg(long)]
+    pub sequence: Option<u64>,
+    /// Require init and call FUNCTION [ARGS...] after commit, e.g. --init Init a 100 b 200
+    #[arg(long, num_args = 1.., value_name = "FUNCTION [ARGS]", allow_hyphen_values = true)]
+    pub init: Option<Vec<String>>,
+    /// One chaincode container for every org instead of one per org
+    #[arg(long)]
+    pub shared_container: bool,
+}
+
+pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result<()> {
+    let source = match (args.image, args.path) {
+        (Some(image), _) => Source::Image(image),
+        (None, Some(path)) => Source::Directory(path),
+        (None, None) => Source::Directory(PathBuf::from("chaincode").join(&args.name)),
+    };
+    let request = DeployRequest {
+        name: args.name,
+        source,
+        version: args.version,
+        label: args.label,
+        channel: args.channel,
+        sequence: args.sequence,
+        init: args.init,
+        shared_container: args.shared_container,
+    };
+    let report = output.finish_steps(network.deploy(&request, output).await)?;
+    let packages = report
+        .package_ids
+        .iter()
+        .map(|(msp, id)| format!("{msp} {id}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let what = if report.committed {
+        "committed"
+    } else {
+        "unchanged"
+    };
+    output.summary(
+        &format!(
+            "{} sequence {} {what} on {} (image {}; packages: {packages})",
+            report.name, report.sequence, report.channel, report.image
+        ),
+        json!({ "command": "deploy", "status": "ok", "report": report }),
+    );
+    Ok(())
+}

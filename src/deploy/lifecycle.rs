@@ -1,0 +1,257 @@
+//! `peer lifecycle chaincode ...` and `peer chaincode invoke|query` as values.
+
+use crate::commands::PeerCli;
+use crate::layout::container_tlsca;
+use crate::topology::{Node, Topology};
+
+/// How peer commands reach the ordering service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdererEndpoint {
+    pub address: String,
+    pub ca_file: String,
+}
+
+impl OrdererEndpoint {
+    /// The first orderer of the topology.
+    pub fn of(topology: &Topology) -> OrdererEndpoint {
+        let orderer = &topology.orderers()[0];
+        OrdererEndpoint {
+            address: orderer.address(),
+            ca_file: container_tlsca(&orderer.domain),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        strings(&["-o", &self.address, "--tls", "--cafile", &self.ca_file])
+    }
+}
+
+/// A peer that endorses: its address and its org's TLS CA inside the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endorser {
+    pub address: String,
+    pub ca_file: String,
+}
+
+impl Endorser {
+    pub fn of(peer: &Node) -> Endorser {
+        Endorser {
+            address: peer.address(),
+            ca_file: container_tlsca(&peer.domain),
+        }
+    }
+}
+
+fn endorser_args(endorsers: &[Endorser]) -> Vec<String> {
+    endorsers
+        .iter()
+        .flat_map(|e| {
+            strings(&[
+                "--peerAddresses",
+                &e.address,
+                "--tlsRootCertFiles",
+                &e.ca_file,
+            ])
+        })
+        .collect()
+}
+
+/// The parts of a chaincode definition every org approves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    pub channel: String,
+    pub name: String,
+    pub version: String,
+    pub sequence: u64,
+    pub init_required: bool,
+}
+
+impl Definition {
+    fn args(&self) -> Vec<String> {
+        let mut args = strings(&[
+            "--channelID",
+            &self.channel,
+            "--name",
+            &self.name,
+            "--version",
+            &self.version,
+            "--sequence",
+            &self.sequence.to_string(),
+        ]);
+        if self.init_required {
+            args.push("--init-required".into());
+        }
+        args
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleCommand {
+    Install {
+        package: String,
+    },
+    QueryInstalled,
+    Approve {
+        orderer: OrdererEndpoint,
+        definition: Definition,
+        package_id: String,
+    },
+    CheckCommitReadiness {
+        definition: Definition,
+    },
+    Commit {
+        orderer: OrdererEndpoint,
+        definition: Definition,
+        endorsers: Vec<Endorser>,
+    },
+    QueryCommitted {
+        channel: String,
+        name: String,
+    },
+    QueryApproved {
+        channel: String,
+        name: String,
+        sequence: u64,
+    },
+}
+
+impl PeerCli for LifecycleCommand {
+    fn args(&self) -> Vec<String> {
+        let mut args = strings(&["peer", "lifecycle", "chaincode"]);
+        match self {
+            LifecycleCommand::Install { package } => args.extend(strings(&["install", package])),
+            LifecycleCommand::QueryInstalled => {
+                args.extend(strings(&["queryinstalled", "-O", "json"]))
+            }
+            LifecycleCommand::Approve {
+                orderer,
+                definition,
+                package_id,
+            } => {
+                args.push("approveformyorg".into());
+                args.extend(orderer.args());
+                args.extend(definition.args());
+                args.extend(strings(&["--package-id", package_id]));
+            }
+            LifecycleCommand::CheckCommitReadiness { definition } => {
+                args.push("checkcommitreadiness".into());
+                args.extend(definition.args());
+                args.extend(strings(&["-O", "json"]));
+            }
+            LifecycleCommand::Commit {
+                orderer,
+                definition,
+                endorsers,
+            } => {
+                args.push("commit".into());
+                args.extend(orderer.args());
+                args.extend(definition.args());
+                args.extend(endorser_args(endorsers));
+            }
+            LifecycleCommand::QueryCommitted { channel, name } => args.extend(strings(&[
+                "querycommitted",
+                "--channelID",
+                channel,
+                "--name",
+                name,
+                "-O",
+                "json",
+            ])),
+            LifecycleCommand::QueryApproved {
+                channel,
+                name,
+                sequence,
+            } => args.extend(strings(&[
+                "queryapproved",
+                "--channelID",
+                channel,
+                "--name",
+                name,
+                "--sequence",
+                &sequence.to_string(),
+                "-O",
+                "json",
+            ])),
+        }
+        args
+    }
+}
+
+/// Calling a chaincode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChaincodeCommand {
+    /// Endorsed by `endorsers`, sent to the orderer, and waited for until committed.
+    Invoke {
+        orderer: OrdererEndpoint,
+        channel: String,
+        name: String,
+        ctor: String,
+        endorsers: Vec<Endorser>,
+        is_init: bool,
+    },
+    /// Evaluated on the peer the command runs in.
+    Query {
+        channel: String,
+        name: String,
+        ctor: String,
+    },
+}
+
+impl PeerCli for ChaincodeCommand {
+    fn args(&self) -> Vec<String> {
+        match self {
+            ChaincodeCommand::Invoke {
+                orderer,
+                channel,
+                name,
+                ctor,
+                endorsers,
+                is_init,
+            } => {
+                let mut args = strings(&["peer", "chaincode", "invoke"]);
+                args.extend(orderer.args());
+                args.extend(strings(&[
+                    "-C",
+                    channel,
+                    "-n",
+                    name,
+                    "-c",
+                    ctor,
+                    "--waitForEvent",
+                ]));
+                if *is_init {
+                    args.push("--isInit".into());
+                }
+                args.extend(endorser_args(endorsers));
+                args
+            }
+            ChaincodeCommand::Query {
+                channel,
+                name,
+                ctor,
+            } => strings(&[
+                "peer",
+                "chaincode",
+                "query",
+                "-C",
+                channel,
+                "-n",
+                name,
+                "-c",
+                ctor,
+            ]),
+        }
+    }
+}
+
+/// The peer CLI's constructor JSON for a function and its arguments.
+pub fn ctor(function: &str, args: &[String]) -> String {
+    let all: Vec<&str> = std::iter::once(function)
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    serde_json::json!({ "Args": all }).to_string()
+}
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
