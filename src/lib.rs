@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod deploy;
 pub mod docker;
 pub mod error;
+pub mod harness;
 pub mod invoke;
 pub mod layout;
 pub mod network;

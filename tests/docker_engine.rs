@@ -233,7 +233,9 @@ async fn waiting_is_bounded_and_shows_the_last_lines() {
 
 /// A default-shaped topology on its own network, with the given images.
 fn topology_with_images(net: &str, image: &str) -> fabx::Topology {
-    let mut t = common::isolated_topology(net);
+    let mut t = common::isolated_topology();
+    t.network = net.to_string();
+    t.container_prefix = net.to_string();
     t.images.peer = image.to_string();
     t.images.orderer = image.to_string();
     t.images.tools = image.to_string();

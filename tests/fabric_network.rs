@@ -85,8 +85,7 @@ async fn up_and_check(test: &str, topology: Topology, orderers: usize, peers: us
 
 #[tokio::test]
 async fn default_shaped_network_comes_up_joined_and_goes_away() {
-    let name = unique("fabx-it");
-    up_and_check("default_shaped_network", isolated_topology(&name), 3, 2).await;
+    up_and_check("default_shaped_network", isolated_topology(), 3, 2).await;
 }
 
 #[tokio::test]

@@ -503,7 +503,7 @@ impl Network {
 }
 
 /// Turns the peer CLI's endorsement failure into the chaincode's own message.
-pub(crate) fn chaincode_error(name: &str, line: &str) -> Error {
+pub fn chaincode_error(name: &str, line: &str) -> Error {
     let message = line
         .split_once("message:")
         .map(|(_, m)| unquote(m.trim()))

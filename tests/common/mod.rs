@@ -65,34 +65,19 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// None if every Fabric image of the topology is present, else why the test is skipped.
-pub async fn missing_fabric_images(engine: &Engine, topology: &Topology) -> Option<String> {
-    let images = &topology.images;
-    for image in [&images.peer, &images.orderer, &images.tools] {
-        if !engine.image_present(image).await.unwrap() {
-            return Some(format!(
-                "Fabric image {image} is not present locally (build or load the hyperledger/fabric-* 2.5 images to run this test)"
-            ));
-        }
-    }
-    None
+pub async fn missing_fabric_images(_engine: &Engine, topology: &Topology) -> Option<String> {
+    fabx::harness::missing_images(topology)
+        .await
+        .unwrap()
+        .map(|reason| {
+            format!("{reason} (build or load the hyperledger/fabric-* 2.5 images to run this test)")
+        })
 }
 
 /// The default topology made private: its own Docker network and container names,
 /// no host ports, so it runs beside anything else.
-pub fn isolated_topology(name: &str) -> Topology {
-    let mut topology = Topology::default_topology();
-    topology.network = name.to_string();
-    topology.container_prefix = name.to_string();
-    for o in &mut topology.orderer_org.orderers {
-        o.host_port = None;
-        o.admin_host_port = None;
-    }
-    for org in &mut topology.orgs {
-        for p in &mut org.peers {
-            p.host_port = None;
-        }
-    }
-    topology
+pub fn isolated_topology() -> Topology {
+    fabx::harness::isolate(Topology::default_topology())
 }
 
 /// Names of every container, volume and network on the engine.

@@ -1,0 +1,270 @@
+//! A Fabric network for other projects' `#[tokio::test]`s.
+//!
+//! Each [`TestNetwork`] is isolated (its own Docker network, container names, labels and
+//! state directory, no host ports), so tests run in parallel. It is torn down when
+//! dropped, also when the test panics.
+//!
+//! ```no_run
+//! # async fn example() -> fabx::Result<()> {
+//! use fabx::harness::TestNetwork;
+//! let net = TestNetwork::start().await?;
+//! net.deploy_dir("examplecc", "chaincode/examplecc", &["Init", "a", "100", "b", "200"]).await?;
+//! net.invoke("examplecc", "invoke", &["a", "b", "20"]).await?;
+//! assert_eq!(net.query("examplecc", "query", &["a"]).await?, "80");
+//! # Ok(()) }
+//! ```
+
+use crate::deploy::{DeployReport, DeployRequest, Source};
+use crate::docker::Engine;
+use crate::error::Result;
+use crate::invoke::{Call, InvokeResult};
+use crate::network::{DownOutcome, Network};
+use crate::reporter::{Reporter, Silent};
+use crate::topology::{
+    Images, OrdererNode, OrdererOrg, OrdererSettings, PeerNode, PeerOrg, Topology,
+};
+use crate::Layout;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A running network owned by a test.
+pub struct TestNetwork {
+    network: Network,
+    state: Option<tempfile::TempDir>,
+}
+
+/// A topology built in code: `orgs` peer orgs of `peers_per_org` peers, `orderers` orderers.
+#[derive(Debug, Clone)]
+pub struct TopologyBuilder {
+    pub orgs: usize,
+    pub peers_per_org: usize,
+    pub orderers: usize,
+    pub channel: String,
+    pub images: Images,
+    pub orderer: OrdererSettings,
+}
+
+impl Default for TopologyBuilder {
+    /// The default topology's shape: 2 orgs of 1 peer, 3 orderers, development timing.
+    fn default() -> Self {
+        let default = Topology::default_topology();
+        TopologyBuilder {
+            orgs: 2,
+            peers_per_org: 1,
+            orderers: 3,
+            channel: default.channel,
+            images: default.images,
+            orderer: default.orderer,
+        }
+    }
+}
+
+impl TopologyBuilder {
+    pub fn build(&self) -> Topology {
+        let orderer_name = |i: usize| {
+            if i == 0 {
+                "orderer".to_string()
+            } else {
+                format!("orderer{}", i + 1)
+            }
+        };
+        Topology {
+            network: "fabx-test".into(),
+            channel: self.channel.clone(),
+            images: self.images.clone(),
+            orderer_org: OrdererOrg {
+                msp_id: "OrdererMSP".into(),
+                domain: "example.com".into(),
+                orderers: (0..self.orderers)
+                    .map(|i| OrdererNode {
+                        name: orderer_name(i),
+                        host_port: None,
+                        admin_host_port: None,
+                    })
+                    .collect(),
+            },
+            orgs: (1..=self.orgs)
+                .map(|i| PeerOrg {
+                    msp_id: format!("Org{i}MSP"),
+                    domain: format!("org{i}.example.com"),
+                    peers: (0..self.peers_per_org)
+                        .map(|j| PeerNode {
+                            name: format!("peer{j}"),
+                            host_port: None,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            orderer: self.orderer.clone(),
+            container_prefix: String::new(),
+        }
+    }
+}
+
+/// Makes a topology private to one test: unique network and container names, no host ports.
+pub fn isolate(mut topology: Topology) -> Topology {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "fabx-{}-{}-{nanos:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    topology.network = name.clone();
+    topology.container_prefix = name;
+    for o in &mut topology.orderer_org.orderers {
+        o.host_port = None;
+        o.admin_host_port = None;
+    }
+    for p in topology.orgs.iter_mut().flat_map(|o| o.peers.iter_mut()) {
+        p.host_port = None;
+    }
+    topology
+}
+
+/// None when the topology's Fabric images are present locally, else why not: tests use
+/// it to skip with a message where Fabric images cannot be had.
+pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
+    let engine = Engine::connect().await?;
+    for image in [
+        &topology.images.peer,
+        &topology.images.orderer,
+        &topology.images.tools,
+    ] {
+        if !engine.image_present(image).await? {
+            return Ok(Some(format!("Fabric image {image} is not present locally")));
+        }
+    }
+    Ok(None)
+}
+
+impl TestNetwork {
+    /// The default topology, isolated.
+    pub async fn start() -> Result<TestNetwork> {
+        TestNetwork::start_with(Topology::default_topology(), &Silent).await
+    }
+
+    /// Any topology (from a file or a [`TopologyBuilder`]), isolated.
+    pub async fn start_with(topology: Topology, reporter: &dyn Reporter) -> Result<TestNetwork> {
+        let state = tempfile::tempdir().map_err(|source| crate::Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let engine = Engine::connect().await?;
+        let layout = Layout::new(state.path().join("state"));
+        let network = Network::new(engine, isolate(topology), layout);
+        network.up(reporter).await?;
+        Ok(TestNetwork {
+            network,
+            state: Some(state),
+        })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.network.topology
+    }
+
+    /// Deploys a chaincode, as `fabx deploy` does.
+    pub async fn deploy(&self, request: &DeployRequest) -> Result<DeployReport> {
+        self.network.deploy(request, &Silent).await
+    }
+
+    /// Builds and deploys the chaincode in `dir`; `init` (function and args) if not empty.
+    pub async fn deploy_dir(
+        &self,
+        name: &str,
+        dir: impl Into<std::path::PathBuf>,
+        init: &[&str],
+    ) -> Result<DeployReport> {
+        self.deploy(&request(name, Source::Directory(dir.into()), init))
+            .await
+    }
+
+    /// Deploys an existing CCaaS image; `init` (function and args) if not empty.
+    pub async fn deploy_image(
+        &self,
+        name: &str,
+        image: &str,
+        init: &[&str],
+    ) -> Result<DeployReport> {
+        self.deploy(&request(name, Source::Image(image.to_string()), init))
+            .await
+    }
+
+    /// Invokes, endorsed by every org, and waits for the commit.
+    pub async fn invoke(&self, name: &str, function: &str, args: &[&str]) -> Result<InvokeResult> {
+        self.network.invoke(name, &call(function, args)).await
+    }
+
+    /// Queries on the first org's peer.
+    pub async fn query(&self, name: &str, function: &str, args: &[&str]) -> Result<String> {
+        self.network.query(name, &call(function, args), None).await
+    }
+
+    /// Queries on a peer of the org `msp_id`.
+    pub async fn query_as(
+        &self,
+        msp_id: &str,
+        name: &str,
+        function: &str,
+        args: &[&str],
+    ) -> Result<String> {
+        self.network
+            .query(name, &call(function, args), Some(msp_id))
+            .await
+    }
+
+    /// Everything a node (or chaincode container) has logged, by its host name.
+    pub async fn logs(&self, host: &str) -> Result<String> {
+        let container = self.network.topology.container_name(host);
+        Ok(self
+            .network
+            .engine
+            .logs_tail(&container, usize::MAX)
+            .await?)
+    }
+
+    /// Tears the network down now and says what was removed.
+    pub async fn teardown(mut self) -> Result<DownOutcome> {
+        let outcome = self.network.down(&Silent).await;
+        self.state.take();
+        outcome
+    }
+}
+
+impl Drop for TestNetwork {
+    fn drop(&mut self) {
+        if self.state.is_none() {
+            return;
+        }
+        let network = self.network.clone();
+        // Drop cannot await, and the test's runtime may be unwinding: use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(network.down(&Silent)).ok()
+        })
+        .join();
+    }
+}
+
+fn request(name: &str, source: Source, init: &[&str]) -> DeployRequest {
+    let mut request = DeployRequest::new(name, source);
+    if !init.is_empty() {
+        request.init = Some(init.iter().map(|s| s.to_string()).collect());
+    }
+    request
+}
+
+fn call(function: &str, args: &[&str]) -> Call {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    Call::new(function, &args)
+}

@@ -1,0 +1,203 @@
+//! Deploy building blocks that need no Docker: packages, lifecycle invocations, calls,
+//! and reading the peer CLI's answers.
+
+use fabx::commands::PeerCli;
+use fabx::deploy::lifecycle::{
+    ctor, ChaincodeCommand, Definition, Endorser, LifecycleCommand, OrdererEndpoint,
+};
+use fabx::deploy::package::{validate_label, Package};
+use fabx::deploy::unquote;
+use fabx::invoke::{parse_invoke_result, Call, InvokeResult};
+use fabx::Topology;
+use flate2::read::GzDecoder;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+fn entries(gz: &[u8]) -> Vec<(String, Vec<u8>, u64, u32)> {
+    let mut archive = tar::Archive::new(GzDecoder::new(gz));
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            let header = e.header();
+            (
+                e.path().unwrap().display().to_string(),
+                data,
+                header.mtime().unwrap(),
+                header.mode().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn packages_are_deterministic_and_their_id_is_label_and_sha256() {
+    let a = Package::ccaas("examplecc_1.0", "examplecc.org1.example.com:9999").unwrap();
+    let b = Package::ccaas("examplecc_1.0", "examplecc.org1.example.com:9999").unwrap();
+    assert_eq!(a.bytes, b.bytes);
+    assert_eq!(a.id(), b.id());
+    let digest = format!("{:x}", Sha256::digest(&a.bytes));
+    assert_eq!(a.id(), format!("examplecc_1.0:{digest}"));
+    // Another address (another org's server) is another package.
+    let c = Package::ccaas("examplecc_1.0", "examplecc.org2.example.com:9999").unwrap();
+    assert_ne!(a.id(), c.id());
+    // The gzip header carries no time.
+    assert_eq!(&a.bytes[4..8], &[0, 0, 0, 0]);
+}
+
+#[test]
+fn package_layout_is_what_fabric_and_the_builder_expect() {
+    let package = Package::ccaas("cc_2", "cc.org1.example.com:9999").unwrap();
+    let outer = entries(&package.bytes);
+    let names: Vec<&str> = outer.iter().map(|(n, ..)| n.as_str()).collect();
+    assert_eq!(names, ["metadata.json", "code.tar.gz"]);
+    assert!(outer
+        .iter()
+        .all(|(_, _, mtime, mode)| *mtime == 0 && *mode == 0o644));
+    let metadata: serde_json::Value = serde_json::from_slice(&outer[0].1).unwrap();
+    assert_eq!(
+        metadata,
+        serde_json::json!({ "type": "ccaas", "label": "cc_2", "path": "" })
+    );
+    let inner = entries(&outer[1].1);
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner[0].0, "connection.json");
+    let connection: serde_json::Value = serde_json::from_slice(&inner[0].1).unwrap();
+    assert_eq!(connection["address"], "cc.org1.example.com:9999");
+    assert_eq!(connection["dial_timeout"], "10s");
+    assert_eq!(connection["tls_required"], false);
+}
+
+#[test]
+fn labels_follow_fabric_rule() {
+    for ok in ["examplecc_1.0", "a", "A+b-c.d_e", "9x"] {
+        assert!(validate_label(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", "_x", "a b", "a:b", "a/b", "ünï"] {
+        let err = validate_label(bad).unwrap_err();
+        assert!(err.to_string().contains("invalid chaincode label"), "{bad}");
+        assert!(Package::ccaas(bad, "h:1").is_err());
+    }
+}
+
+#[test]
+fn lifecycle_commands_render_the_peer_cli_arguments() {
+    let topology = Topology::default_topology();
+    let orderer = OrdererEndpoint::of(&topology);
+    assert_eq!(orderer.address, "orderer.example.com:7050");
+    let definition = Definition {
+        channel: "channel1".into(),
+        name: "examplecc".into(),
+        version: "1.0".into(),
+        sequence: 3,
+        init_required: true,
+    };
+    let approve = LifecycleCommand::Approve {
+        orderer: orderer.clone(),
+        definition: definition.clone(),
+        package_id: "examplecc_1.0:ab".into(),
+    };
+    assert_eq!(
+        approve.args().join(" "),
+        "peer lifecycle chaincode approveformyorg -o orderer.example.com:7050 --tls --cafile /fabx/tlsca/example.com.pem \
+         --channelID channel1 --name examplecc --version 1.0 --sequence 3 --init-required --package-id examplecc_1.0:ab"
+    );
+    let endorsers: Vec<Endorser> = topology.peers().iter().map(Endorser::of).collect();
+    let commit = LifecycleCommand::Commit {
+        orderer: orderer.clone(),
+        definition: Definition {
+            init_required: false,
+            ..definition
+        },
+        endorsers: endorsers.clone(),
+    };
+    let rendered = commit.args().join(" ");
+    assert!(!rendered.contains("--init-required"));
+    assert!(rendered.ends_with(
+        "--peerAddresses peer0.org1.example.com:7051 --tlsRootCertFiles /fabx/tlsca/org1.example.com.pem \
+         --peerAddresses peer0.org2.example.com:7051 --tlsRootCertFiles /fabx/tlsca/org2.example.com.pem"
+    ), "{rendered}");
+    assert_eq!(
+        LifecycleCommand::QueryApproved {
+            channel: "c".into(),
+            name: "n".into(),
+            sequence: 2
+        }
+        .args()
+        .join(" "),
+        "peer lifecycle chaincode queryapproved --channelID c --name n --sequence 2 -O json"
+    );
+    let invoke = ChaincodeCommand::Invoke {
+        orderer,
+        channel: "channel1".into(),
+        name: "examplecc".into(),
+        ctor: ctor("Init", &["a".into(), "100".into()]),
+        endorsers,
+        is_init: true,
+    };
+    let rendered = invoke.args();
+    assert!(
+        rendered.contains(&"--isInit".to_string())
+            && rendered.contains(&"--waitForEvent".to_string())
+    );
+    assert!(
+        rendered.contains(&r#"{"Args":["Init","a","100"]}"#.to_string()),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn calls_from_arguments_or_ctor_json() {
+    assert_eq!(
+        Call::new("query", &["a".into()]).0,
+        r#"{"Args":["query","a"]}"#
+    );
+    assert_eq!(
+        Call::new("put", &["k\"q".into()]).0,
+        r#"{"Args":["put","k\"q"]}"#
+    );
+    assert!(Call::from_ctor(r#"{"Args":["query","a"]}"#).is_ok());
+    assert!(Call::from_ctor(r#"{"function":"query","Args":["a"]}"#).is_ok());
+    for bad in [r#"{"Args":"query"}"#, "[1]", "{", r#"{"X":[]}"#] {
+        let err = Call::from_ctor(bad).unwrap_err().to_string();
+        assert!(err.contains("--ctor") && err.contains("fix:"), "{err}");
+    }
+}
+
+#[test]
+fn peer_cli_answers_are_read() {
+    let stderr = "2026-11-21 16:00:00.000 UTC 0001 INFO [chaincodeCmd] chaincodeInvokeOrQuery -> Chaincode invoke successful. result: status:200 payload:\"80\" \n";
+    assert_eq!(
+        parse_invoke_result(stderr),
+        Some(InvokeResult {
+            status: 200,
+            payload: "80".into()
+        })
+    );
+    let no_payload = "INFO ... Chaincode invoke successful. result: status:200 \n";
+    assert_eq!(
+        parse_invoke_result(no_payload),
+        Some(InvokeResult {
+            status: 200,
+            payload: String::new()
+        })
+    );
+    assert_eq!(parse_invoke_result("nothing here"), None);
+    assert_eq!(unquote(r#""a\"b\\c\nd\303\251" trailing"#), "a\"b\\c\ndé");
+    assert_eq!(unquote("bare"), "bare");
+}
+
+#[test]
+fn chaincode_errors_carry_the_chaincode_message() {
+    let line = r#"Error: endorsement failure during invoke. response: status:500 message:"Incorrect number of arguments. Expecting 3" "#;
+    let err = fabx::deploy::chaincode_error("examplecc", line);
+    assert_eq!(
+        err.to_string(),
+        "chaincode examplecc failed: Incorrect number of arguments. Expecting 3"
+    );
+    let other = fabx::deploy::chaincode_error("cc", "Error: failed to connect");
+    assert_eq!(other.to_string(), "chaincode cc failed: failed to connect");
+}
