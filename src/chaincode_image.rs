@@ -9,9 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use bollard::query_parameters::BuildImageOptions;
-use bollard::Docker;
-use futures_util::StreamExt;
+use crate::docker::{DockerError, Engine};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -52,26 +50,8 @@ pub enum ChaincodeImageError {
         source: std::io::Error,
     },
 
-    #[error("docker build of {tag} failed: {message}\n--- last build output ---\n{last_lines}")]
-    DockerBuild {
-        tag: String,
-        message: String,
-        last_lines: String,
-    },
-
-    #[error("docker build of {tag}: Docker API error: {source}")]
-    DockerApi {
-        tag: String,
-        #[source]
-        source: bollard::errors::Error,
-    },
-
-    #[error("cannot inspect the built image {tag}: {source}")]
-    Inspect {
-        tag: String,
-        #[source]
-        source: bollard::errors::Error,
-    },
+    #[error(transparent)]
+    Docker(#[from] DockerError),
 }
 
 type Result<T, E = ChaincodeImageError> = std::result::Result<T, E>;
@@ -79,7 +59,7 @@ type Result<T, E = ChaincodeImageError> = std::result::Result<T, E>;
 /// Builds the chaincode in `dir` into image `tag`; returns the image ID.
 /// Progress lines (cargo, docker build) go to `on_log`.
 pub async fn build_chaincode_image(
-    docker: &Docker,
+    engine: &Engine,
     dir: &Path,
     tag: &str,
     on_log: &mut (dyn FnMut(&str) + Send),
@@ -102,7 +82,7 @@ pub async fn build_chaincode_image(
     } else {
         return Err(ChaincodeImageError::NoDockerfile { dir: dir.into() });
     };
-    build_from_context(docker, tag, context, on_log).await
+    build_from_context(engine, tag, context, on_log).await
 }
 
 /// A `FROM scratch` Dockerfile running the static binary `name`.
@@ -297,56 +277,13 @@ fn dir_tar(dir: &Path) -> std::io::Result<Vec<u8>> {
 /// Sends a build context to the engine, streams the build log to `on_log`, and
 /// returns the image ID. Build errors arrive inside the stream.
 pub async fn build_from_context(
-    docker: &Docker,
+    engine: &Engine,
     tag: &str,
     context: Vec<u8>,
     on_log: &mut (dyn FnMut(&str) + Send),
 ) -> Result<String> {
-    let options = BuildImageOptions {
-        t: Some(tag.to_string()),
-        rm: true,
-        forcerm: true,
-        labels: Some(HashMap::from([(MANAGED_LABEL.into(), "true".into())])),
-        ..Default::default()
-    };
-    let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
-    let mut tail = Tail::default();
-    let failed = |message: String, tail: &Tail| ChaincodeImageError::DockerBuild {
-        tag: tag.into(),
-        message,
-        last_lines: tail.text(),
-    };
-    while let Some(item) = stream.next().await {
-        let info = match item {
-            Ok(info) => info,
-            Err(bollard::errors::Error::DockerStreamError { error }) => {
-                return Err(failed(error, &tail))
-            }
-            Err(source) => {
-                return Err(ChaincodeImageError::DockerApi {
-                    tag: tag.into(),
-                    source,
-                })
-            }
-        };
-        for line in [info.stream, info.status].into_iter().flatten() {
-            for line in line.lines().filter(|l| !l.trim().is_empty()) {
-                on_log(line);
-                tail.push(line);
-            }
-        }
-        if let Some(detail) = info.error_detail {
-            return Err(failed(detail.message.unwrap_or_default(), &tail));
-        }
-    }
-    let image = docker
-        .inspect_image(tag)
-        .await
-        .map_err(|source| ChaincodeImageError::Inspect {
-            tag: tag.into(),
-            source,
-        })?;
-    Ok(image.id.unwrap_or_default())
+    let labels = HashMap::from([(MANAGED_LABEL.to_string(), "true".to_string())]);
+    Ok(engine.build_image(context, tag, labels, on_log).await?)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -256,15 +256,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Builds an image from a tar build context (Dockerfile at its root); `log` gets each
-    /// line of build output. Build errors arrive inside the stream, with the lines before.
+    /// Builds an image from a tar build context (Dockerfile at its root) and returns its
+    /// ID; `log` gets each line of build output. Build errors arrive inside the stream.
     pub async fn build_image(
         &self,
         context: Vec<u8>,
         tag: &str,
         labels: HashMap<String, String>,
         log: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<(), DockerError> {
+    ) -> Result<String, DockerError> {
         let options = bollard::query_parameters::BuildImageOptions {
             dockerfile: "Dockerfile".into(),
             t: Some(tag.to_string()),
@@ -303,7 +303,15 @@ impl Engine {
                 }
             }
         }
-        Ok(())
+        let image =
+            self.docker
+                .inspect_image(tag)
+                .await
+                .map_err(|source| DockerError::Inspect {
+                    object: format!("image {tag}"),
+                    source,
+                })?;
+        Ok(image.id.unwrap_or_default())
     }
 
     /// Labels of a network, or None if there is no such network.

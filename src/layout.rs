@@ -22,8 +22,9 @@ pub mod container {
     pub const CRYPTO: &str = "/fabx/crypto";
     /// configtx.yaml (tools container only).
     pub const CONFIGTX: &str = "/fabx/configtx";
-    /// Where the channel block is put in peers and in the tools container.
-    pub const CHANNEL: &str = "/tmp/fabx-channel";
+    /// Where the channel block is put in peers and in the tools container (exists in
+    /// both images, so no mkdir is needed).
+    pub const CHANNEL: &str = "/tmp";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

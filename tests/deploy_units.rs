@@ -201,3 +201,22 @@ fn chaincode_errors_carry_the_chaincode_message() {
     let other = fabx::deploy::chaincode_error("cc", "Error: failed to connect");
     assert_eq!(other.to_string(), "chaincode cc failed: failed to connect");
 }
+
+#[test]
+fn the_installed_package_id_is_read_from_install_output() {
+    use fabx::deploy::installed_package_id;
+    let fresh = "2026-11-21 INFO [cli.lifecycle.chaincode] submitInstallProposal -> Chaincode code package identifier: cc_1.0:abc123\n";
+    assert_eq!(
+        installed_package_id(fresh).as_deref(),
+        Some("cc_1.0:abc123")
+    );
+    let again = "Error: chaincode install failed with status: 500 - failed to invoke backing implementation of 'InstallChaincode': chaincode already successfully installed (package ID 'cc_1.0:abc123')\n";
+    assert_eq!(
+        installed_package_id(again).as_deref(),
+        Some("cc_1.0:abc123")
+    );
+    assert_eq!(
+        installed_package_id("Error: failed to read chaincode package"),
+        None
+    );
+}

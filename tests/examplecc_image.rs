@@ -79,7 +79,8 @@ async fn scenario(docker: &Docker, created: &mut Created) {
 
     let cc_dir = workspace().join("chaincode/examplecc");
     let cc_image = "fabx-test/examplecc:latest";
-    let id = build_chaincode_image(docker, &cc_dir, cc_image, &mut log)
+    let engine = fabx::Engine::connect().await.expect("Docker engine");
+    let id = build_chaincode_image(&engine, &cc_dir, cc_image, &mut log)
         .await
         .unwrap_or_else(|e| panic!("building the examplecc image failed: {e}"));
     assert!(id.starts_with("sha256:"), "image id {id}");
@@ -98,7 +99,7 @@ async fn scenario(docker: &Docker, created: &mut Created) {
         ("peer_double", &std::fs::read(&binary).unwrap(), 0o755),
     ])
     .unwrap();
-    build_from_context(docker, peer_image, context, &mut log)
+    build_from_context(&engine, peer_image, context, &mut log)
         .await
         .unwrap_or_else(|e| panic!("building the peer double image failed: {e}"));
 
@@ -301,12 +302,13 @@ async fn build_chaincode_image_reports_each_failure() {
         .ping()
         .await
         .expect("this test needs a running Docker engine");
+    let engine = fabx::Engine::connect().await.expect("Docker engine");
     let mut log = |line: &str| eprintln!("  | {line}");
     let dir = tempfile::tempdir().unwrap();
     let tag = "fabx-test/context-only:latest";
 
     // No Dockerfile, no Cargo.toml.
-    let err = build_chaincode_image(&docker, dir.path(), tag, &mut log).await;
+    let err = build_chaincode_image(&engine, dir.path(), tag, &mut log).await;
     assert!(matches!(err, Err(E::NoDockerfile { .. })), "{err:?}");
 
     // A Dockerfile whose build fails: the error carries the engine's message and log tail.
@@ -315,22 +317,18 @@ async fn build_chaincode_image_reports_each_failure() {
         "FROM scratch\nCOPY missing.txt /\n",
     )
     .unwrap();
-    let err = build_chaincode_image(&docker, dir.path(), tag, &mut log).await;
+    let err = build_chaincode_image(&engine, dir.path(), tag, &mut log).await;
     match err {
-        Err(E::DockerBuild {
-            message,
-            last_lines,
-            ..
-        }) => {
-            assert!(message.contains("missing.txt"), "{message}");
-            assert!(last_lines.contains("COPY missing.txt"), "{last_lines}");
+        Err(E::Docker(fabx::docker::DockerError::Build { reason, tail, .. })) => {
+            assert!(reason.contains("missing.txt"), "{reason}");
+            assert!(tail.contains("COPY missing.txt"), "{tail}");
         }
-        other => panic!("expected DockerBuild, got {other:?}"),
+        other => panic!("expected a build error, got {other:?}"),
     }
 
     // A plain directory is sent as the context of its own Dockerfile.
     std::fs::write(dir.path().join("missing.txt"), "now here").unwrap();
-    let id = build_chaincode_image(&docker, dir.path(), tag, &mut log)
+    let id = build_chaincode_image(&engine, dir.path(), tag, &mut log)
         .await
         .unwrap();
     let image = docker.inspect_image(&id).await.unwrap();
@@ -350,7 +348,7 @@ async fn build_chaincode_image_reports_each_failure() {
         "fn main() { let x: u8 = \"no\"; }\n",
     )
     .unwrap();
-    let err = build_chaincode_image(&docker, krate.path(), tag, &mut log).await;
+    let err = build_chaincode_image(&engine, krate.path(), tag, &mut log).await;
     match err {
         Err(E::CargoFailed { output_tail, .. }) => {
             assert!(output_tail.contains("mismatched types"), "{output_tail}")

@@ -1,17 +1,20 @@
-//! The README's main job on real Fabric images: `fabx up`, `fabx status --json` and
-//! `fabx down` on the default network, leaving Docker exactly as it was. Alone in its
-//! test binary, so nothing else changes Docker while it compares before and after.
+//! The README's main job on real Fabric images, through the `fabx` binary on the default
+//! network: up, status, deploy examplecc with init, invoke, query (also `--image`), down,
+//! leaving Docker exactly as it was. Alone in its test binary, so nothing else changes
+//! Docker while it compares before and after.
 
 mod common;
 
 use std::process::Command;
 
-fn fabx(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+/// Runs fabx from the repository root (where chaincode/examplecc is), with the state
+/// directory in `state`.
+fn fabx(state: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fabx"))
         .args(args)
-        .current_dir(dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("FABX_CONFIG")
-        .env_remove("FABX_STATE_DIR")
+        .env("FABX_STATE_DIR", state)
         .output()
         .unwrap();
     (
@@ -67,7 +70,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         "{TEST}: fabx up took {} ms",
         summary["duration_ms"]
     ));
-    assert!(dir.path().join(".fabx/net_byfn/crypto").is_dir());
+    assert!(dir.path().join("crypto").is_dir());
 
     let (ok, stdout, stderr) = fabx(dir.path(), &["status", "--json"]);
     assert!(ok, "{stderr}");
@@ -83,10 +86,108 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     let (ok, stdout, _) = fabx(dir.path(), &["up"]);
     assert!(ok && stdout.contains("already up"), "{stdout}");
 
+    // Issue 4's flow: deploy with init, invoke, query on both orgs.
+    let (ok, stdout, stderr) = fabx(
+        dir.path(),
+        &[
+            "deploy",
+            "examplecc",
+            "--init",
+            "Init",
+            "a",
+            "100",
+            "b",
+            "200",
+        ],
+    );
+    assert!(ok, "deploy failed: {stderr}");
+    assert!(
+        stdout.contains("examplecc sequence 1 committed on channel1"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = fabx(
+        dir.path(),
+        &["invoke", "examplecc", "invoke", "a", "b", "20"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        fabx(dir.path(), &["query", "examplecc", "query", "a"]).1,
+        "80\n"
+    );
+    assert_eq!(
+        fabx(
+            dir.path(),
+            &["query", "examplecc", "query", "b", "--org", "Org2MSP"]
+        )
+        .1,
+        "220\n"
+    );
+    assert_eq!(
+        fabx(
+            dir.path(),
+            &["query", "examplecc", "-c", r#"{"Args":["query","b"]}"#]
+        )
+        .1,
+        "220\n"
+    );
+
+    // A chaincode error: non-zero exit with the chaincode's message.
+    let (ok, _, stderr) = fabx(dir.path(), &["invoke", "examplecc", "invoke", "a", "b"]);
+    assert!(!ok);
+    assert_eq!(
+        stderr.trim(),
+        "error: chaincode examplecc failed: Incorrect number of arguments. Expecting 3"
+    );
+
+    // An image built elsewhere, following the Fabric samples' env convention.
+    let (ok, _, stderr) = fabx(
+        dir.path(),
+        &[
+            "deploy",
+            "imagecc",
+            "--image",
+            "fabx/examplecc:1.0",
+            "--init",
+            "Init",
+            "x",
+            "1",
+            "y",
+            "2",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        fabx(
+            dir.path(),
+            &["query", "imagecc", "query", "y", "--org", "Org2MSP"]
+        )
+        .1,
+        "2\n"
+    );
+
+    // Bad input leaves the network healthy.
+    let (ok, _, stderr) = fabx(dir.path(), &["deploy", "nosuchcc"]);
+    assert!(
+        !ok && stderr.contains("chaincode directory chaincode/nosuchcc not found"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = fabx(
+        dir.path(),
+        &["query", "examplecc", "query", "a", "--org", "Org9MSP"],
+    );
+    assert!(
+        !ok && stderr.contains("unknown organization Org9MSP"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fabx(dir.path(), &["query", "examplecc", "query", "a"]).1,
+        "80\n"
+    );
+
     let (ok, stdout, stderr) = fabx(dir.path(), &["down"]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("removed: 6 containers"), "{stdout}");
-    assert!(!dir.path().join(".fabx/net_byfn").exists());
+    assert!(stdout.contains("removed: 10 containers"), "{stdout}");
+    assert!(!dir.path().exists());
     let (ok, stdout, _) = fabx(dir.path(), &["down"]);
     assert!(ok && stdout.contains("nothing to remove"), "{stdout}");
 

@@ -39,8 +39,11 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
             node.state
         );
     }
-    for (name, state) in &status.others {
-        println!("{name:<32} {:<8} {:<12} {state:<9}", "other", "-");
+    for other in &status.others {
+        println!(
+            "{:<32} {:<8} {:<12} {:<9}",
+            other.container, other.role, "-", other.state
+        );
     }
     Ok(())
 }

@@ -115,19 +115,20 @@ impl Network {
             Source::Image(_) => "check image",
             Source::Directory(_) => "build image",
         };
-        let image = step(
-            reporter,
-            image_step,
-            self.chaincode_image(request, reporter),
+        let (image, committed) = futures_util::future::join(
+            step(
+                reporter,
+                image_step,
+                self.chaincode_image(request, reporter),
+            ),
+            step(
+                reporter,
+                "read committed definition",
+                self.committed(&channel, &request.name),
+            ),
         )
-        .await?;
-
-        let committed = step(
-            reporter,
-            "read committed definition",
-            self.committed(&channel, &request.name),
-        )
-        .await?;
+        .await;
+        let (image, committed) = (image?, committed?);
         let init_required = request.init.is_some();
         let (sequence, unchanged) = match (&committed, request.sequence) {
             (None, seq) => (seq.unwrap_or(1), false),
@@ -150,29 +151,7 @@ impl Network {
             }
         };
 
-        let installs = self.topology.peers().into_iter().map(|peer| {
-            let server = servers::serving(&servers, &peer.msp_id);
-            let name = format!("install on {}", peer.host);
-            async move { step(reporter, &name, self.install(&peer, &server.package)).await }
-        });
-        join_all(installs)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
-
-        let image_ref = &image;
-        let runs = servers.iter().map(|server| {
-            let name = format!("run {}", server.container);
-            async move { step(reporter, &name, self.run_server(server, image_ref)).await }
-        });
-        let started: Vec<bool> = join_all(runs).await.into_iter().collect::<Result<_>>()?;
-        let containers_started = servers
-            .iter()
-            .zip(&started)
-            .filter(|(_, s)| **s)
-            .map(|(server, _)| server.container.clone())
-            .collect();
-
+        // Installing and starting the servers do not depend on each other.
         let definition = Definition {
             channel: channel.clone(),
             name: request.name.clone(),
@@ -180,9 +159,60 @@ impl Network {
             sequence,
             init_required,
         };
+        // Only init needs the packages installed and the servers up: approving and
+        // committing run beside starting the servers. Commit waits for the installs, so
+        // a package ID mismatch stops the deploy before anything is committed.
+        let installs = self.topology.peers().into_iter().map(|peer| {
+            let server = servers::serving(&servers, &peer.msp_id);
+            let name = format!("install on {}", peer.host);
+            async move { step(reporter, &name, self.install(&peer, &server.package)).await }
+        });
+        let lifecycle = async {
+            if unchanged {
+                join_all(installs)
+                    .await
+                    .into_iter()
+                    .collect::<Result<Vec<_>>>()?;
+                skipped(
+                    reporter,
+                    "approve and commit",
+                    "definition and packages already committed",
+                );
+                return Ok::<bool, Error>(false);
+            }
+            let (installed, approved) = futures_util::future::join(
+                join_all(installs),
+                self.approve_all(&definition, &servers, reporter),
+            )
+            .await;
+            installed.into_iter().collect::<Result<Vec<_>>>()?;
+            approved?;
+            step(
+                reporter,
+                "check commit readiness",
+                self.check_commit_readiness(&definition),
+            )
+            .await?;
+            step(reporter, "commit", self.commit(&definition)).await?;
+            Ok(true)
+        };
+        let image_ref = &image;
+        let runs = servers.iter().map(|server| {
+            let name = format!("run {}", server.host);
+            async move { step(reporter, &name, self.run_server(server, image_ref)).await }
+        });
+        let (started, committed) = futures_util::future::join(join_all(runs), lifecycle).await;
+        let started: Vec<bool> = started.into_iter().collect::<Result<_>>()?;
+        let committed = committed?;
+        let containers_started = servers
+            .iter()
+            .zip(&started)
+            .filter(|(_, s)| **s)
+            .map(|(server, _)| server.container.clone())
+            .collect();
         let mut report = DeployReport {
             name: request.name.clone(),
-            channel,
+            channel: channel.clone(),
             sequence,
             package_ids: self
                 .topology
@@ -196,38 +226,18 @@ impl Network {
                 })
                 .collect(),
             image: image.clone(),
-            committed: false,
+            committed,
             initialized: false,
             containers_started,
         };
-        if unchanged {
-            skipped(
-                reporter,
-                "approve and commit",
-                "definition and packages already committed",
-            );
-            return Ok(report);
-        }
-        self.approve_all(&definition, &servers, reporter).await?;
-        step(
-            reporter,
-            "check commit readiness",
-            self.check_commit_readiness(&definition),
-        )
-        .await?;
-        step(reporter, "commit", self.commit(&definition)).await?;
-        report.committed = true;
-        if let Some(init) = &request.init {
+        if let (true, Some(init)) = (committed, &request.init) {
             let (function, args) = init.split_first().expect("validated non-empty");
-            step(reporter, "init", async {
-                self.invoke_ctor(
-                    &definition.channel,
-                    &definition.name,
-                    &ctor(function, args),
-                    true,
-                )
-                .await
-            })
+            let call = ctor(function, args);
+            step(
+                reporter,
+                "init",
+                self.invoke_ctor(&channel, &request.name, &call, true),
+            )
             .await?;
             report.initialized = true;
         }
@@ -275,13 +285,8 @@ impl Network {
                     docker_tag(&request.version)
                 );
                 let mut log = |line: &str| reporter.step_detail("build image", line);
-                crate::chaincode_image::build_chaincode_image(
-                    self.engine.client(),
-                    dir,
-                    &tag,
-                    &mut log,
-                )
-                .await?;
+                crate::chaincode_image::build_chaincode_image(&self.engine, dir, &tag, &mut log)
+                    .await?;
                 Ok(tag)
             }
         }
@@ -352,12 +357,9 @@ impl Network {
         join_all(checks).await.into_iter().all(|same| same)
     }
 
-    /// Installs the package on a peer unless it is there already; checks the package ID.
+    /// Installs the package on a peer (an installed one is fine) and checks that the
+    /// peer computed the package ID we did.
     async fn install(&self, peer: &Node, package: &Package) -> Result<()> {
-        let installed = self.installed(peer, &package.label).await?;
-        if installed.contains(&package.id()) {
-            return Ok(());
-        }
         let container = self.topology.container_name(&peer.host);
         let file = crate::docker::UploadFile {
             name: package.file_name(),
@@ -368,30 +370,21 @@ impl Network {
         let install = LifecycleCommand::Install {
             package: format!("/tmp/{}", package.file_name()),
         };
-        self.peer(peer, &install).await?;
-        let installed = self.installed(peer, &package.label).await?;
-        if !installed.contains(&package.id()) {
+        let output = self.peer_logged(peer, &install).await?;
+        let installed = installed_package_id(&output.stderr).ok_or_else(|| Error::Command {
+            container,
+            command: install.args().join(" "),
+            message: output.last_error_line(),
+        })?;
+        if installed != package.id() {
             return Err(Error::PackageIdMismatch {
                 peer: peer.host.clone(),
                 label: package.label.clone(),
                 expected: package.id(),
-                installed: installed.join(", "),
+                installed,
             });
         }
         Ok(())
-    }
-
-    /// Package IDs installed on a peer under a label.
-    async fn installed(&self, peer: &Node, label: &str) -> Result<Vec<String>> {
-        let output = self.peer(peer, &LifecycleCommand::QueryInstalled).await?;
-        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap_or_default();
-        Ok(json["installed_chaincodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|c| c["label"].as_str() == Some(label))
-            .filter_map(|c| c["package_id"].as_str().map(String::from))
-            .collect())
     }
 
     async fn approve_all(
@@ -485,21 +478,23 @@ impl Network {
             endorsers: self.endorsers(),
             is_init,
         };
-        let peer = &self.topology.peers()[0];
-        let container = self.topology.container_name(&peer.host);
-        let env = {
-            let mut env = crate::commands::PeerCommand::env(peer);
-            // The invoke result is logged at INFO.
-            env.retain(|e| !e.starts_with("FABRIC_LOGGING_SPEC="));
-            env.push("FABRIC_LOGGING_SPEC=info".into());
-            env
-        };
-        let output = self.engine.exec(&container, &invoke.args(), &env).await?;
+        // The invoke result is only logged (at INFO).
+        let output = self.peer_logged(&self.topology.peers()[0], &invoke).await?;
         if !output.success() {
             return Err(chaincode_error(name, &output.last_error_line()));
         }
         Ok(output.stderr)
     }
+}
+
+/// The package ID from `peer lifecycle chaincode install` output: a fresh install logs
+/// it, a repeated one names it in the error.
+pub fn installed_package_id(stderr: &str) -> Option<String> {
+    if let Some((_, rest)) = stderr.split_once("Chaincode code package identifier: ") {
+        return rest.split_whitespace().next().map(String::from);
+    }
+    let (_, rest) = stderr.split_once("already successfully installed (package ID '")?;
+    rest.split_once('\'').map(|(id, _)| id.to_string())
 }
 
 /// Turns the peer CLI's endorsement failure into the chaincode's own message.

@@ -56,6 +56,16 @@ impl Network {
             .await
     }
 
+    /// Like [`Network::peer`], with the CLI logging at INFO (some results are only
+    /// logged), and without turning a non-zero exit into an error.
+    pub async fn peer_logged(&self, peer: &Node, command: &impl PeerCli) -> Result<ExecOutput> {
+        let container = self.topology.container_name(&peer.host);
+        let mut env = PeerCommand::env(peer);
+        env.retain(|e| !e.starts_with("FABRIC_LOGGING_SPEC="));
+        env.push("FABRIC_LOGGING_SPEC=info".into());
+        Ok(self.engine.exec(&container, &command.args(), &env).await?)
+    }
+
     /// Runs an `osnadmin` command against an orderer from the tools container.
     pub async fn osnadmin(&self, orderer: &Node, command: &OsnadminCommand) -> Result<ExecOutput> {
         self.exec_checked(

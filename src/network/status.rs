@@ -34,8 +34,16 @@ pub struct NetworkStatus {
     pub network: String,
     pub up: bool,
     pub nodes: Vec<NodeStatus>,
-    /// Other containers of the network (tools, chaincode): name and state.
-    pub others: Vec<(String, String)>,
+    /// Other containers of the network: the tools container and chaincode servers.
+    pub others: Vec<OtherContainer>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OtherContainer {
+    pub container: String,
+    /// `tools` or `chaincode`.
+    pub role: String,
+    pub state: String,
 }
 
 impl Network {
@@ -59,8 +67,12 @@ impl Network {
             let kind = match labels.get(LABEL_ROLE).map(String::as_str) {
                 Some("orderer") => NodeKind::Orderer,
                 Some("peer") => NodeKind::Peer,
-                _ => {
-                    others.push((container, state));
+                role => {
+                    others.push(OtherContainer {
+                        container,
+                        role: role.unwrap_or("unknown").to_string(),
+                        state,
+                    });
                     continue;
                 }
             };

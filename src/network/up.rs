@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::reporter::{step, Reporter};
-use crate::topology::Node;
+use crate::topology::{Node, NodeKind};
 use crate::wait::{await_log, ORDERER_READY, PEER_READY, RAFT_LEADER};
 use crate::{configtx, crypto};
 use futures_util::future::{join, join3, join_all, try_join_all};
@@ -116,47 +116,66 @@ impl Network {
         )?;
         // Parallel steps that create objects all run to their end before an error is
         // returned: a dropped request may still create its object after the rollback.
+        // The tools container starts first, beside file generation, so that the block can
+        // be made while the nodes start. Its bind-mount sources must exist before it does.
+        for dir in [
+            self.layout.crypto(),
+            self.layout.configtx(),
+            self.layout.tlsca_bundle(),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|source| io(&dir, source))?;
+        }
+        let tools = tools_spec(&self.topology, &self.layout);
+        let network_and_tools = async {
+            step(reporter, "create network", self.create_docker_network()).await?;
+            step(reporter, "start tools", self.start(&tools)).await
+        };
         let (files, core, network) = join3(
             step(reporter, "generate crypto and configtx", self.write_files()),
             step(reporter, "patch core.yaml", self.write_core_yaml()),
-            step(reporter, "create network", self.create_docker_network()),
+            network_and_tools,
         )
         .await;
         files.and(core).and(network)?;
 
-        let tools = tools_spec(&self.topology, &self.layout);
-        let nodes = self.topology.nodes();
-        let node_specs: Vec<(String, ContainerSpec)> = nodes
-            .iter()
-            .map(|n| {
-                let spec = node_spec(&self.topology, &self.layout, n);
-                (format!("start {}", n.host), spec)
-            })
-            .collect();
-        let starts = node_specs
-            .iter()
-            .map(|(name, spec)| step(reporter, name, self.start(spec)));
-        let (tools, nodes) = join(
-            step(reporter, "start tools", self.start(&tools)),
-            join_all(starts),
-        )
-        .await;
-        nodes.into_iter().fold(tools, Result::and)?;
-
+        // Each node goes its own way: start, wait until it is ready, join. The block is
+        // made meanwhile in the tools container; joins wait for it, not for each other.
+        let (block_made, block_ready) = tokio::sync::watch::channel(false);
         let block = container_channel_block(&self.topology.channel);
-        step(reporter, "create channel block", self.make_block(&block)).await?;
-
-        let orderer_joins = self.topology.orderers().into_iter().map(|o| {
-            let name = format!("join {} to {}", o.host, self.topology.channel);
+        let block_in_tools = block.clone();
+        // `move`: the sender must be dropped when this ends, so that waiters wake on failure.
+        let make_block = async move {
+            step(
+                reporter,
+                "create channel block",
+                self.make_block(&block_in_tools),
+            )
+            .await?;
+            let _ = block_made.send(true);
+            Ok::<(), Error>(())
+        };
+        let nodes = self.topology.nodes().into_iter().map(|node| {
+            let mut block_ready = block_ready.clone();
             let block = block.clone();
-            async move { step(reporter, &name, self.join_orderer(o.clone(), block)).await }
+            async move {
+                let spec = node_spec(&self.topology, &self.layout, &node);
+                step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
+                // A closed channel means making the block failed; that error is reported.
+                if block_ready.wait_for(|made| *made).await.is_err() {
+                    return Ok(());
+                }
+                let name = format!("join {} to {}", node.host, self.topology.channel);
+                match node.kind {
+                    NodeKind::Orderer => {
+                        step(reporter, &name, self.join_orderer(node.clone(), block)).await
+                    }
+                    NodeKind::Peer => step(reporter, &name, self.join_peer(node.clone())).await,
+                }
+            }
         });
-        let peer_joins = self.topology.peers().into_iter().map(|p| {
-            let name = format!("join {} to {}", p.host, self.topology.channel);
-            async move { step(reporter, &name, self.join_peer(p.clone())).await }
-        });
-        let (orderers, peers) = join(join_all(orderer_joins), join_all(peer_joins)).await;
-        orderers.into_iter().chain(peers).try_for_each(|r| r)?;
+        let (made, joined) = join(make_block, join_all(nodes)).await;
+        made?;
+        joined.into_iter().try_for_each(|r| r)?;
 
         step(reporter, "wait for raft leader", self.await_raft_leader()).await
     }
@@ -220,12 +239,6 @@ impl Network {
     /// configtxgen in the tools container; a copy of the block goes to the state directory.
     async fn make_block(&self, block: &str) -> Result<()> {
         let tools = self.topology.tools_container();
-        self.exec_checked(
-            &tools,
-            vec!["mkdir".into(), "-p".into(), container::CHANNEL.into()],
-            vec![],
-        )
-        .await?;
         let args = configtxgen_block(configtx::PROFILE, &self.topology.channel, block);
         self.exec_checked(&tools, args, vec![]).await?;
         let bytes = self.engine.download_file(&tools, block).await?;
@@ -256,12 +269,6 @@ impl Network {
             mode: 0o644,
         };
         await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
-        self.exec_checked(
-            &container,
-            vec!["mkdir".into(), "-p".into(), container::CHANNEL.into()],
-            vec![],
-        )
-        .await?;
         self.engine
             .upload(&container, container::CHANNEL, &[file])
             .await?;

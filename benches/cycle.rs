@@ -1,0 +1,203 @@
+//! Benchmark: N full cycles on real Fabric images, with per-phase timings.
+//!
+//! `cargo bench --bench cycle -- [--cycles N] [--json FILE]`
+//!
+//! Each cycle: up, deploy from a prebuilt image (with init), deploy with an image build
+//! (with init), first invoke, query, down. Prints each phase's median and spread as a
+//! table, the median of every step inside the phases, and the same as JSON.
+
+use fabx::deploy::{DeployRequest, Source};
+use fabx::harness::{isolate, missing_images};
+use fabx::invoke::Call;
+use fabx::reporter::{Reporter, StepEnd};
+use fabx::{Engine, Layout, Network, Topology};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
+const PHASES: [&str; 6] = [
+    "up",
+    "deploy --image",
+    "deploy with build",
+    "first invoke",
+    "query",
+    "down",
+];
+
+/// Collects every step's duration.
+#[derive(Default)]
+struct StepTimes(Mutex<BTreeMap<String, Vec<Duration>>>);
+
+impl Reporter for StepTimes {
+    fn step_finished(&self, step: &str, end: &StepEnd) {
+        let mut times = self.0.lock().expect("no panics while locked");
+        times
+            .entry(step.to_string())
+            .or_default()
+            .push(end.duration);
+    }
+}
+
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+fn stats(samples: &[Duration]) -> Stats {
+    let mut s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    Stats {
+        median,
+        min: s[0],
+        max: s[n - 1],
+    }
+}
+
+async fn timed<T>(
+    phases: &mut BTreeMap<&'static str, Vec<Duration>>,
+    phase: &'static str,
+    work: impl std::future::Future<Output = fabx::Result<T>>,
+) -> T {
+    let started = Instant::now();
+    let value = work.await.unwrap_or_else(|e| panic!("{phase} failed: {e}"));
+    phases.entry(phase).or_default().push(started.elapsed());
+    value
+}
+
+async fn cycle(
+    engine: &Engine,
+    image: &str,
+    phases: &mut BTreeMap<&'static str, Vec<Duration>>,
+    steps: &StepTimes,
+) {
+    let state = tempfile::tempdir().expect("a temporary directory");
+    let network = Network::new(
+        engine.clone(),
+        isolate(Topology::default_topology()),
+        Layout::new(state.path().join("s")),
+    );
+    let init = Some(vec![
+        "Init".into(),
+        "a".into(),
+        "100".into(),
+        "b".into(),
+        "200".into(),
+    ]);
+
+    timed(phases, "up", network.up(steps)).await;
+    let mut prebuilt = DeployRequest::new("prebuiltcc", Source::Image(image.to_string()));
+    prebuilt.init = init.clone();
+    timed(phases, "deploy --image", network.deploy(&prebuilt, steps)).await;
+    let mut built = DeployRequest::new("examplecc", Source::Directory(EXAMPLECC.into()));
+    built.init = init;
+    timed(phases, "deploy with build", network.deploy(&built, steps)).await;
+    let invoke = Call::new("invoke", &["a".into(), "b".into(), "20".into()]);
+    timed(phases, "first invoke", network.invoke("examplecc", &invoke)).await;
+    let query = Call::new("query", &["a".into()]);
+    let payload = timed(phases, "query", network.query("examplecc", &query, None)).await;
+    assert_eq!(payload, "80", "examplecc must answer like the Go original");
+    timed(phases, "down", network.down(steps)).await;
+}
+
+/// Per cycle, the sum of the phases the hand-run scripts cover.
+fn scripts_cycle(phases: &BTreeMap<&'static str, Vec<Duration>>) -> Vec<Duration> {
+    let parts = ["up", "deploy --image", "first invoke", "query", "down"];
+    (0..phases["up"].len())
+        .map(|i| parts.iter().map(|p| phases[p][i]).sum())
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let cycles: usize = value("--cycles")
+        .map(|v| v.parse().expect("--cycles takes a number"))
+        .unwrap_or(5);
+    let json_file = value("--json");
+
+    let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
+    if let Some(reason) = missing_images(&Topology::default_topology())
+        .await
+        .expect("Docker answers")
+    {
+        println!("SKIPPED: benchmark: {reason}");
+        return;
+    }
+    // The prebuilt image, made once before timing.
+    let image = "fabx/examplecc-bench:prebuilt";
+    fabx::chaincode_image::build_chaincode_image(&engine, EXAMPLECC.as_ref(), image, &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("building the prebuilt image: {e}"));
+
+    let mut phases = BTreeMap::new();
+    let steps = StepTimes::default();
+    let mut cycle_totals = Vec::new();
+    for i in 1..=cycles {
+        let started = Instant::now();
+        cycle(&engine, image, &mut phases, &steps).await;
+        cycle_totals.push(started.elapsed());
+        eprintln!(
+            "cycle {i}/{cycles}: {:.2}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    println!(
+        "\nfabx benchmark: {cycles} cycles on {} (seconds)\n",
+        Topology::default_topology().images.peer
+    );
+    println!(
+        "{:<44} {:>8} {:>8} {:>8} {:>8}",
+        "phase", "median", "min", "max", "spread"
+    );
+    let mut json_phases = serde_json::Map::new();
+    let rows = PHASES
+        .iter()
+        .map(|p| (p.to_string(), phases[p].clone()))
+        .chain([
+            // What the hand-run scripts do: up, one deploy with init, invoke, query, down.
+            (
+                "up + deploy --image + invoke + query + down".to_string(),
+                scripts_cycle(&phases),
+            ),
+            ("whole cycle".to_string(), cycle_totals),
+        ]);
+    for (name, samples) in rows {
+        let s = stats(&samples);
+        println!(
+            "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            s.median,
+            s.min,
+            s.max,
+            s.max - s.min
+        );
+        json_phases.insert(name, serde_json::json!({ "median_s": s.median, "min_s": s.min, "max_s": s.max, "samples": samples.len() }));
+    }
+    println!("\nsteps inside the phases (median of every run of the step)\n");
+    let mut json_steps = serde_json::Map::new();
+    for (name, samples) in steps.0.lock().expect("no panics while locked").iter() {
+        let s = stats(samples);
+        println!("{name:<44} {:>8.2} {:>8.2} {:>8.2}", s.median, s.min, s.max);
+        json_steps.insert(name.clone(), serde_json::json!({ "median_s": s.median, "min_s": s.min, "max_s": s.max, "samples": samples.len() }));
+    }
+    let json = serde_json::json!({ "cycles": cycles, "phases": json_phases, "steps": json_steps });
+    println!("\n{json}");
+    if let Some(file) = json_file {
+        std::fs::write(&file, serde_json::to_string_pretty(&json).expect("JSON"))
+            .expect("writing --json FILE");
+    }
+}
