@@ -111,109 +111,63 @@ impl Network {
             request.shared_container,
         )?;
 
-        let image_step = match request.source {
-            Source::Image(_) => "check image",
-            Source::Directory(_) => "build image",
-        };
-        let (image, committed) = futures_util::future::join(
-            step(
+        // Three branches that need nothing from each other: the image and its servers;
+        // the installs; the definition (sequence) and its approvals. They meet before the
+        // commit, so nothing is committed unless every server accepts connections and
+        // every peer has the package.
+        let servers_branch = async {
+            let image_step = match request.source {
+                Source::Image(_) => "check image",
+                Source::Directory(_) => "build image",
+            };
+            let image = step(
                 reporter,
                 image_step,
                 self.chaincode_image(request, reporter),
-            ),
-            step(
-                reporter,
-                "read committed definition",
-                self.committed(&channel, &request.name),
-            ),
-        )
-        .await;
-        let (image, committed) = (image?, committed?);
-        let init_required = request.init.is_some();
-        let (sequence, unchanged) = match (&committed, request.sequence) {
-            (None, seq) => (seq.unwrap_or(1), false),
-            (Some(c), seq) => {
-                let same_definition =
-                    c.version == request.version && c.init_required == init_required;
-                let same = same_definition
-                    && seq.is_none_or(|s| s == c.sequence)
-                    && self
-                        .approved_packages_match(&channel, &request.name, c.sequence, &servers)
-                        .await;
-                (
-                    if same {
-                        c.sequence
-                    } else {
-                        seq.unwrap_or(c.sequence + 1)
-                    },
-                    same,
-                )
-            }
+            )
+            .await?;
+            let image_ref = &image;
+            let runs = servers.iter().map(|server| {
+                let name = format!("run {}", server.host);
+                async move { step(reporter, &name, self.run_server(server, image_ref)).await }
+            });
+            let started = join_all(runs)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<bool>>>()?;
+            Ok::<_, Error>((image, started))
         };
-
-        // Installing and starting the servers do not depend on each other.
-        let definition = Definition {
-            channel: channel.clone(),
-            name: request.name.clone(),
-            version: request.version.clone(),
-            sequence,
-            init_required,
-        };
-        // Only init needs the packages installed and the servers up: approving and
-        // committing run beside starting the servers. Commit waits for the installs, so
-        // a package ID mismatch stops the deploy before anything is committed.
         let installs = self.topology.peers().into_iter().map(|peer| {
             let server = servers::serving(&servers, &peer.msp_id);
             let name = format!("install on {}", peer.host);
             async move { step(reporter, &name, self.install(&peer, &server.package)).await }
         });
-        let lifecycle = async {
-            if unchanged {
-                join_all(installs)
-                    .await
-                    .into_iter()
-                    .collect::<Result<Vec<_>>>()?;
-                skipped(
-                    reporter,
-                    "approve and commit",
-                    "definition and packages already committed",
-                );
-                return Ok::<bool, Error>(false);
-            }
-            let (installed, approved) = futures_util::future::join(
-                join_all(installs),
-                self.approve_all(&definition, &servers, reporter),
-            )
-            .await;
-            installed.into_iter().collect::<Result<Vec<_>>>()?;
-            approved?;
-            step(
+        let definition_branch = async {
+            let committed = step(
                 reporter,
-                "check commit readiness",
-                self.check_commit_readiness(&definition),
+                "read committed definition",
+                self.committed(&channel, &request.name),
             )
             .await?;
-            step(reporter, "commit", self.commit(&definition)).await?;
-            Ok(true)
+            let (definition, unchanged) = self
+                .definition(request, &channel, committed, &servers)
+                .await;
+            if !unchanged {
+                self.approve_all(&definition, &servers, reporter).await?;
+            }
+            Ok::<_, Error>((definition, unchanged))
         };
-        let image_ref = &image;
-        let runs = servers.iter().map(|server| {
-            let name = format!("run {}", server.host);
-            async move { step(reporter, &name, self.run_server(server, image_ref)).await }
-        });
-        let (started, committed) = futures_util::future::join(join_all(runs), lifecycle).await;
-        let started: Vec<bool> = started.into_iter().collect::<Result<_>>()?;
-        let committed = committed?;
-        let containers_started = servers
-            .iter()
-            .zip(&started)
-            .filter(|(_, s)| **s)
-            .map(|(server, _)| server.container.clone())
-            .collect();
+        let (servers_done, installed, definition_done) =
+            futures_util::future::join3(servers_branch, join_all(installs), definition_branch)
+                .await;
+        let (image, started) = servers_done?;
+        installed.into_iter().collect::<Result<Vec<_>>>()?;
+        let (definition, unchanged) = definition_done?;
+
         let mut report = DeployReport {
             name: request.name.clone(),
             channel: channel.clone(),
-            sequence,
+            sequence: definition.sequence,
             package_ids: self
                 .topology
                 .orgs
@@ -225,23 +179,93 @@ impl Network {
                     )
                 })
                 .collect(),
-            image: image.clone(),
-            committed,
+            image,
+            committed: false,
             initialized: false,
-            containers_started,
+            containers_started: servers
+                .iter()
+                .zip(&started)
+                .filter(|(_, started)| **started)
+                .map(|(server, _)| server.container.clone())
+                .collect(),
         };
-        if let (true, Some(init)) = (committed, &request.init) {
-            let (function, args) = init.split_first().expect("validated non-empty");
-            let call = ctor(function, args);
+        if unchanged {
+            skipped(
+                reporter,
+                "approve and commit",
+                "definition and packages already committed",
+            );
+        } else {
             step(
                 reporter,
-                "init",
-                self.invoke_ctor(&channel, &request.name, &call, true),
+                "check commit readiness",
+                self.check_commit_readiness(&definition),
             )
             .await?;
-            report.initialized = true;
+            step(reporter, "commit", self.commit(&definition)).await?;
+            report.committed = true;
+        }
+        if let Some(init) = &request.init {
+            let (function, args) = init.split_first().expect("validated non-empty");
+            let call = ctor(function, args);
+            report.initialized = step(reporter, "init", self.init(&definition, &call)).await?;
         }
         Ok(report)
+    }
+
+    /// The definition to deploy, and whether exactly it (with the same packages) is
+    /// already committed. Without `--sequence`: 1 for a new name, the committed one when
+    /// unchanged, else the committed one + 1.
+    async fn definition(
+        &self,
+        request: &DeployRequest,
+        channel: &str,
+        committed: Option<Committed>,
+        servers: &[ChaincodeServer],
+    ) -> (Definition, bool) {
+        let init_required = request.init.is_some();
+        let (sequence, unchanged) = match committed {
+            None => (request.sequence.unwrap_or(1), false),
+            Some(c) => {
+                let same = c.version == request.version
+                    && c.init_required == init_required
+                    && request.sequence.is_none_or(|s| s == c.sequence)
+                    && self
+                        .approved_packages_match(channel, &request.name, c.sequence, servers)
+                        .await;
+                let next = if same {
+                    c.sequence
+                } else {
+                    request.sequence.unwrap_or(c.sequence + 1)
+                };
+                (next, same)
+            }
+        };
+        let definition = Definition {
+            channel: channel.to_string(),
+            name: request.name.clone(),
+            version: request.version.clone(),
+            sequence,
+            init_required,
+        };
+        (definition, unchanged)
+    }
+
+    /// Calls the init function; false if this version was already initialized (Fabric
+    /// tracks initialization per version, so a new sequence may need none).
+    async fn init(&self, definition: &Definition, call: &str) -> Result<bool> {
+        match self
+            .invoke_ctor(&definition.channel, &definition.name, call, true)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::ChaincodeFailed { message, .. })
+                if message.contains("is already initialized") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Every peer of the topology is running.
