@@ -1,26 +1,26 @@
-//! `deploy`: the whole CCaaS lifecycle as a plain sequence of named steps.
+//! `deploy`: the whole CCaaS lifecycle as named steps.
 //!
-//! check network → image (build or check) → read the committed definition → install on
-//! every peer (in parallel, skipped where installed) → run the chaincode server(s) and wait
-//! until they accept connections → approve for every org (in parallel) → check commit
-//! readiness → commit → init. A redeploy of the same definition and packages runs no
-//! lifecycle transaction; a changed one bumps the sequence by itself.
+//! check network → three branches at once: (image → run the chaincode servers and wait
+//! until they accept connections), (install on every peer), (read the committed
+//! definition → approve for every org) → check commit readiness → commit → init.
+//! A redeploy of the same definition and packages runs no lifecycle transaction; a
+//! changed one bumps the sequence by itself.
 
 pub mod lifecycle;
+mod output;
 pub mod package;
 mod servers;
+mod steps;
 
-use crate::commands::PeerCli;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::reporter::{skipped, step, Reporter};
-use crate::topology::Node;
 use futures_util::future::join_all;
-use lifecycle::{ctor, ChaincodeCommand, Definition, Endorser, LifecycleCommand, OrdererEndpoint};
-use package::Package;
+use lifecycle::{ctor, Definition};
 use serde::Serialize;
 use std::path::PathBuf;
 
+pub use output::{chaincode_error, installed_package_id, unquote};
 pub use servers::ChaincodeServer;
 
 /// Where the chaincode comes from.
@@ -50,7 +50,8 @@ pub struct DeployRequest {
 }
 
 impl DeployRequest {
-    /// Deploy `chaincode/<name>` under `base` with the defaults.
+    /// A request with the defaults: version 1.0, automatic sequence, no init, one
+    /// chaincode container per org.
     pub fn new(name: &str, source: Source) -> DeployRequest {
         DeployRequest {
             name: name.to_string(),
@@ -267,313 +268,6 @@ impl Network {
             Err(e) => Err(e),
         }
     }
-
-    /// Every peer of the topology is running.
-    async fn check_up(&self) -> Result<()> {
-        for peer in self.topology.peers() {
-            let container = self.topology.container_name(&peer.host);
-            if self.engine.container_state(&container).await?.as_deref() != Some("running") {
-                return Err(Error::NotUp {
-                    network: self.topology.network.clone(),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Builds the image from the source directory, or checks the given image exists.
-    async fn chaincode_image(
-        &self,
-        request: &DeployRequest,
-        reporter: &dyn Reporter,
-    ) -> Result<String> {
-        match &request.source {
-            Source::Image(image) => {
-                if !self.engine.image_present(image).await? {
-                    return Err(Error::ImageNotFound {
-                        image: image.clone(),
-                    });
-                }
-                Ok(image.clone())
-            }
-            Source::Directory(dir) => {
-                if !dir.is_dir() {
-                    return Err(Error::UnknownChaincode {
-                        name: request.name.clone(),
-                        dir: dir.clone(),
-                    });
-                }
-                let tag = format!(
-                    "fabx/{}:{}",
-                    request.name.to_ascii_lowercase(),
-                    docker_tag(&request.version)
-                );
-                let mut log = |line: &str| reporter.step_detail("build image", line);
-                crate::chaincode_image::build_chaincode_image(&self.engine, dir, &tag, &mut log)
-                    .await?;
-                Ok(tag)
-            }
-        }
-    }
-
-    /// The committed definition, or None if the name is not defined on the channel.
-    async fn committed(&self, channel: &str, name: &str) -> Result<Option<Committed>> {
-        let peer = &self.topology.peers()[0];
-        let query = LifecycleCommand::QueryCommitted {
-            channel: channel.to_string(),
-            name: name.to_string(),
-        };
-        let container = self.topology.container_name(&peer.host);
-        let output = self
-            .engine
-            .exec(
-                &container,
-                &query.args(),
-                &crate::commands::PeerCommand::env(peer),
-            )
-            .await?;
-        if !output.success() {
-            let message = output.last_error_line();
-            if message.contains("404") || message.contains("not defined") {
-                return Ok(None);
-            }
-            return Err(Error::Command {
-                container,
-                command: query.args().join(" "),
-                message,
-            });
-        }
-        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap_or_default();
-        Ok(Some(Committed {
-            sequence: json["sequence"].as_u64().unwrap_or(0),
-            version: json["version"].as_str().unwrap_or_default().to_string(),
-            init_required: json["init_required"].as_bool().unwrap_or(false),
-        }))
-    }
-
-    /// Whether every org approved, at `sequence`, the package this deploy would approve.
-    async fn approved_packages_match(
-        &self,
-        channel: &str,
-        name: &str,
-        sequence: u64,
-        servers: &[ChaincodeServer],
-    ) -> bool {
-        let checks = self.topology.orgs.iter().map(|org| async move {
-            let peer = self.first_peer(&org.msp_id).expect("every org has a peer");
-            let query = LifecycleCommand::QueryApproved {
-                channel: channel.to_string(),
-                name: name.to_string(),
-                sequence,
-            };
-            let approved = self
-                .peer(&peer, &query)
-                .await
-                .ok()
-                .and_then(|o| serde_json::from_str::<serde_json::Value>(&o.stdout).ok())
-                .and_then(|v| {
-                    v["source"]["Type"]["LocalPackage"]["package_id"]
-                        .as_str()
-                        .map(String::from)
-                });
-            approved == Some(servers::serving(servers, &org.msp_id).package.id())
-        });
-        join_all(checks).await.into_iter().all(|same| same)
-    }
-
-    /// Installs the package on a peer (an installed one is fine) and checks that the
-    /// peer computed the package ID we did.
-    async fn install(&self, peer: &Node, package: &Package) -> Result<()> {
-        let container = self.topology.container_name(&peer.host);
-        let file = crate::docker::UploadFile {
-            name: package.file_name(),
-            contents: package.bytes.clone(),
-            mode: 0o644,
-        };
-        self.engine.upload(&container, "/tmp", &[file]).await?;
-        let install = LifecycleCommand::Install {
-            package: format!("/tmp/{}", package.file_name()),
-        };
-        let output = self.peer_logged(peer, &install).await?;
-        let installed = installed_package_id(&output.stderr).ok_or_else(|| Error::Command {
-            container,
-            command: install.args().join(" "),
-            message: output.last_error_line(),
-        })?;
-        if installed != package.id() {
-            return Err(Error::PackageIdMismatch {
-                peer: peer.host.clone(),
-                label: package.label.clone(),
-                expected: package.id(),
-                installed,
-            });
-        }
-        Ok(())
-    }
-
-    async fn approve_all(
-        &self,
-        definition: &Definition,
-        servers: &[ChaincodeServer],
-        reporter: &dyn Reporter,
-    ) -> Result<()> {
-        let approvals = self.topology.orgs.iter().map(|org| async move {
-            let peer = self.first_peer(&org.msp_id).expect("every org has a peer");
-            let approve = LifecycleCommand::Approve {
-                orderer: OrdererEndpoint::of(&self.topology),
-                definition: definition.clone(),
-                package_id: servers::serving(servers, &org.msp_id).package.id(),
-            };
-            let name = format!("approve for {}", org.msp_id);
-            step(reporter, &name, self.peer(&peer, &approve)).await
-        });
-        join_all(approvals)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
-        Ok(())
-    }
-
-    async fn check_commit_readiness(&self, definition: &Definition) -> Result<()> {
-        let peer = &self.topology.peers()[0];
-        let check = LifecycleCommand::CheckCommitReadiness {
-            definition: definition.clone(),
-        };
-        let output = self.peer(peer, &check).await?;
-        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap_or_default();
-        let missing: Vec<String> = self
-            .topology
-            .orgs
-            .iter()
-            .filter(|o| json["approvals"][&o.msp_id].as_bool() != Some(true))
-            .map(|o| o.msp_id.clone())
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::NotApproved {
-                name: definition.name.clone(),
-                sequence: definition.sequence,
-                orgs: missing.join(", "),
-            })
-        }
-    }
-
-    async fn commit(&self, definition: &Definition) -> Result<()> {
-        let commit = LifecycleCommand::Commit {
-            orderer: OrdererEndpoint::of(&self.topology),
-            definition: definition.clone(),
-            endorsers: self.endorsers(),
-        };
-        self.peer(&self.topology.peers()[0], &commit).await?;
-        Ok(())
-    }
-
-    /// One peer of every org: enough to satisfy the default MAJORITY/ANY policies.
-    pub(crate) fn endorsers(&self) -> Vec<Endorser> {
-        self.topology
-            .orgs
-            .iter()
-            .filter_map(|o| self.first_peer(&o.msp_id))
-            .map(|p| Endorser::of(&p))
-            .collect()
-    }
-
-    pub(crate) fn first_peer(&self, msp_id: &str) -> Option<Node> {
-        self.topology
-            .peers()
-            .into_iter()
-            .find(|p| p.msp_id == msp_id)
-    }
-
-    /// Invokes with a constructor, endorsed by every org, and waits for the commit.
-    pub(crate) async fn invoke_ctor(
-        &self,
-        channel: &str,
-        name: &str,
-        ctor: &str,
-        is_init: bool,
-    ) -> Result<String> {
-        let invoke = ChaincodeCommand::Invoke {
-            orderer: OrdererEndpoint::of(&self.topology),
-            channel: channel.to_string(),
-            name: name.to_string(),
-            ctor: ctor.to_string(),
-            endorsers: self.endorsers(),
-            is_init,
-        };
-        // The invoke result is only logged (at INFO).
-        let output = self.peer_logged(&self.topology.peers()[0], &invoke).await?;
-        if !output.success() {
-            return Err(chaincode_error(name, &output.last_error_line()));
-        }
-        Ok(output.stderr)
-    }
-}
-
-/// The package ID from `peer lifecycle chaincode install` output: a fresh install logs
-/// it, a repeated one names it in the error.
-pub fn installed_package_id(stderr: &str) -> Option<String> {
-    if let Some((_, rest)) = stderr.split_once("Chaincode code package identifier: ") {
-        return rest.split_whitespace().next().map(String::from);
-    }
-    let (_, rest) = stderr.split_once("already successfully installed (package ID '")?;
-    rest.split_once('\'').map(|(id, _)| id.to_string())
-}
-
-/// Turns the peer CLI's endorsement failure into the chaincode's own message.
-pub fn chaincode_error(name: &str, line: &str) -> Error {
-    let message = line
-        .split_once("message:")
-        .map(|(_, m)| unquote(m.trim()))
-        .unwrap_or_else(|| line.trim_start_matches("Error: ").to_string());
-    Error::ChaincodeFailed {
-        name: name.to_string(),
-        message,
-    }
-}
-
-/// Reads a protobuf text-format string (`"..."` with C escapes) at the start of `text`.
-pub fn unquote(text: &str) -> String {
-    let Some(body) = text.strip_prefix('"') else {
-        return text.to_string();
-    };
-    let mut bytes = Vec::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => break,
-            '\\' => match chars.next() {
-                Some('n') => bytes.push(b'\n'),
-                Some('t') => bytes.push(b'\t'),
-                Some('r') => bytes.push(b'\r'),
-                Some(d @ '0'..='7') => {
-                    let mut value = d.to_digit(8).unwrap_or(0);
-                    for _ in 0..2 {
-                        let rest = chars.as_str();
-                        match rest.chars().next().and_then(|c| c.to_digit(8)) {
-                            Some(v) => {
-                                value = value * 8 + v;
-                                chars.next();
-                            }
-                            None => break,
-                        }
-                    }
-                    bytes.push(value as u8);
-                }
-                Some(other) => {
-                    let mut buf = [0; 4];
-                    bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
-                }
-                None => break,
-            },
-            other => {
-                let mut buf = [0; 4];
-                bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn validate(request: &DeployRequest) -> Result<()> {

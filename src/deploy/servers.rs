@@ -9,7 +9,7 @@ use crate::network::Network;
 use crate::topology::Topology;
 use std::time::Duration;
 
-/// Label with the chaincode name on chaincode containers.
+/// Label with the package label (`<name>_<version>` by default) on chaincode containers.
 pub const LABEL_CHAINCODE: &str = "fabx.chaincode";
 /// Label with the package ID a chaincode container serves.
 pub const LABEL_PACKAGE_ID: &str = "fabx.package-id";
@@ -92,10 +92,7 @@ impl Network {
         }
         self.engine.remove_container(&server.container).await?;
         let mut labels = labels(&self.topology, "chaincode");
-        labels.insert(
-            super::servers::LABEL_CHAINCODE.into(),
-            server.package.label.clone(),
-        );
+        labels.insert(LABEL_CHAINCODE.into(), server.package.label.clone());
         labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
         labels.insert(LABEL_IMAGE_ID.into(), image_id);
         labels.insert(LABEL_MSP.into(), server.msp_ids.join(","));

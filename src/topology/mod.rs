@@ -3,12 +3,13 @@
 //! A topology is parsed, then validated as a whole so that every problem names its file,
 //! its field and a fix. Everything else (crypto, configtx, containers) is derived from it.
 
+mod validate;
+
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The built-in default topology, the same file as `network/default.yaml`.
-pub const DEFAULT_TOPOLOGY: &str = include_str!("../network/default.yaml");
+pub const DEFAULT_TOPOLOGY: &str = include_str!("../../network/default.yaml");
 /// How the built-in topology is named in messages.
 pub const DEFAULT_TOPOLOGY_NAME: &str = "network/default.yaml (built in)";
 
@@ -254,182 +255,6 @@ impl Topology {
     pub fn tools_container(&self) -> String {
         self.container_name(&format!("cli.{}", self.network))
     }
-
-    fn validate(&self, file: &str) -> Result<(), TopologyError> {
-        let bad = |field: String, problem: String, fix: &str| TopologyError::Invalid {
-            file: file.to_string(),
-            field,
-            problem,
-            fix: fix.to_string(),
-        };
-        if !is_docker_name(&self.network) {
-            return Err(bad(
-                "network".into(),
-                format!("{:?} is not a valid Docker network name", self.network),
-                "use letters, digits, '_', '.' or '-', starting with a letter or digit",
-            ));
-        }
-        if !is_channel_name(&self.channel) {
-            return Err(bad(
-                "channel".into(),
-                format!("{:?} is not a valid channel name", self.channel),
-                "use lowercase letters, digits, '.' and '-', starting with a letter",
-            ));
-        }
-        if !self.container_prefix.is_empty() && !is_docker_name(&self.container_prefix) {
-            return Err(bad(
-                "container_prefix".into(),
-                format!(
-                    "{:?} is not valid in a container name",
-                    self.container_prefix
-                ),
-                "use letters, digits, '_', '.' or '-'",
-            ));
-        }
-        for (field, image) in [
-            ("images.peer", &self.images.peer),
-            ("images.orderer", &self.images.orderer),
-            ("images.tools", &self.images.tools),
-        ] {
-            if image.trim().is_empty() || image.contains(char::is_whitespace) {
-                return Err(bad(
-                    field.into(),
-                    format!("{image:?} is not an image reference"),
-                    "give a name such as hyperledger/fabric-peer:2.5",
-                ));
-            }
-        }
-        if self.orderer_org.orderers.is_empty() {
-            return Err(bad(
-                "orderer_org.orderers".into(),
-                "no orderer".into(),
-                "list at least one orderer, e.g. - { name: orderer }",
-            ));
-        }
-        if self.orgs.is_empty() {
-            return Err(bad(
-                "orgs".into(),
-                "no peer organization".into(),
-                "list at least one org with msp_id, domain and peers",
-            ));
-        }
-        let mut msp_ids = HashSet::new();
-        let mut domains = HashSet::new();
-        let orgs = std::iter::once((
-            "orderer_org".to_string(),
-            &self.orderer_org.msp_id,
-            &self.orderer_org.domain,
-        ))
-        .chain(
-            self.orgs
-                .iter()
-                .enumerate()
-                .map(|(i, o)| (format!("orgs[{i}]"), &o.msp_id, &o.domain)),
-        );
-        for (at, msp_id, domain) in orgs {
-            if !is_msp_id(msp_id) {
-                return Err(bad(
-                    format!("{at}.msp_id"),
-                    format!("{msp_id:?} is not a valid MSP ID"),
-                    "use letters, digits, '.', '_' or '-', e.g. Org3MSP",
-                ));
-            }
-            if !msp_ids.insert(msp_id.clone()) {
-                return Err(bad(
-                    format!("{at}.msp_id"),
-                    format!("MSP ID {msp_id:?} is used twice"),
-                    "give each organization its own msp_id",
-                ));
-            }
-            if !is_domain(domain) {
-                return Err(bad(
-                    format!("{at}.domain"),
-                    format!("{domain:?} is not a valid domain"),
-                    "use lowercase DNS labels separated by dots, e.g. org3.example.com",
-                ));
-            }
-            if !domains.insert(domain.clone()) {
-                return Err(bad(
-                    format!("{at}.domain"),
-                    format!("domain {domain:?} is used twice"),
-                    "give each organization its own domain",
-                ));
-            }
-        }
-        let named = self
-            .orderer_org
-            .orderers
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (format!("orderer_org.orderers[{i}]"), &o.name))
-            .chain(self.orgs.iter().enumerate().flat_map(|(i, org)| {
-                if org.peers.is_empty() {
-                    return vec![(format!("orgs[{i}].peers"), &org.msp_id)];
-                }
-                org.peers
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, p)| (format!("orgs[{i}].peers[{j}]"), &p.name))
-                    .collect()
-            }));
-        for (at, name) in named {
-            if at.ends_with(".peers") {
-                return Err(bad(
-                    at,
-                    format!("organization {name} has no peer"),
-                    "list at least one peer, e.g. - { name: peer0 }",
-                ));
-            }
-            if !is_dns_label(name) {
-                return Err(bad(
-                    format!("{at}.name"),
-                    format!("{name:?} is not a valid host name"),
-                    "use lowercase letters, digits and '-', e.g. peer1",
-                ));
-            }
-        }
-        let mut hosts = HashSet::new();
-        let mut host_ports = HashSet::new();
-        for node in self.nodes() {
-            if !hosts.insert(node.host.clone()) {
-                return Err(bad(
-                    "orgs".into(),
-                    format!("host {} appears twice", node.host),
-                    "give each node of an organization its own name",
-                ));
-            }
-            for (_, port) in &node.host_ports {
-                if *port == 0 || !host_ports.insert(*port) {
-                    return Err(bad(
-                        format!("{} host port", node.host),
-                        format!("host port {port} is zero or used twice"),
-                        "give every published port its own non-zero number, or leave it out",
-                    ));
-                }
-            }
-        }
-        let o = &self.orderer;
-        for (field, value) in [
-            ("orderer.batch_timeout", &o.batch_timeout),
-            ("orderer.tick_interval", &o.tick_interval),
-        ] {
-            if parse_duration_ms(value).is_none_or(|ms| ms == 0) {
-                return Err(bad(
-                    field.into(),
-                    format!("{value:?} is not a positive duration"),
-                    "write a Go duration such as 100ms or 2s",
-                ));
-            }
-        }
-        if o.max_message_count == 0 || o.election_tick == 0 {
-            return Err(bad(
-                "orderer".into(),
-                "max_message_count and election_tick must be positive".into(),
-                "use e.g. max_message_count: 10, election_tick: 10",
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// Milliseconds in a simple Go duration (`250ms`, `2s`, `1m`, `1.5s`).
@@ -445,36 +270,4 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     };
     let value: f64 = number.parse().ok()?;
     (value.is_finite() && value >= 0.0).then(|| (value * unit_ms).round() as u64)
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn is_domain(s: &str) -> bool {
-    s.len() <= 200 && s.split('.').all(is_dns_label)
-}
-
-fn is_msp_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-fn is_channel_name(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    s.len() < 250
-        && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
-}
-
-fn is_docker_name(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }

@@ -1,0 +1,68 @@
+//! Reading what the peer CLI prints.
+
+use crate::error::Error;
+
+/// The package ID from `peer lifecycle chaincode install` output: a fresh install logs
+/// it, a repeated one names it in the error.
+pub fn installed_package_id(stderr: &str) -> Option<String> {
+    if let Some((_, rest)) = stderr.split_once("Chaincode code package identifier: ") {
+        return rest.split_whitespace().next().map(String::from);
+    }
+    let (_, rest) = stderr.split_once("already successfully installed (package ID '")?;
+    rest.split_once('\'').map(|(id, _)| id.to_string())
+}
+
+/// Turns the peer CLI's endorsement failure into the chaincode's own message.
+pub fn chaincode_error(name: &str, line: &str) -> Error {
+    let message = line
+        .split_once("message:")
+        .map(|(_, m)| unquote(m.trim()))
+        .unwrap_or_else(|| line.trim_start_matches("Error: ").to_string());
+    Error::ChaincodeFailed {
+        name: name.to_string(),
+        message,
+    }
+}
+
+/// Reads a protobuf text-format string (`"..."` with C escapes) at the start of `text`.
+pub fn unquote(text: &str) -> String {
+    let Some(body) = text.strip_prefix('"') else {
+        return text.to_string();
+    };
+    let mut bytes = Vec::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => bytes.push(b'\n'),
+                Some('t') => bytes.push(b'\t'),
+                Some('r') => bytes.push(b'\r'),
+                Some(d @ '0'..='7') => {
+                    let mut value = d.to_digit(8).unwrap_or(0);
+                    for _ in 0..2 {
+                        let rest = chars.as_str();
+                        match rest.chars().next().and_then(|c| c.to_digit(8)) {
+                            Some(v) => {
+                                value = value * 8 + v;
+                                chars.next();
+                            }
+                            None => break,
+                        }
+                    }
+                    bytes.push(value as u8);
+                }
+                Some(other) => {
+                    let mut buf = [0; 4];
+                    bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                }
+                None => break,
+            },
+            other => {
+                let mut buf = [0; 4];
+                bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
