@@ -108,3 +108,48 @@ orderer: {{ batch_timeout: 100ms, max_message_count: 10, tick_interval: 200ms, e
     let topology = Topology::parse(&text, "three-orgs.yaml").unwrap();
     up_and_check("three_orgs_with_several_peers", topology, 1, 4).await;
 }
+
+#[tokio::test]
+async fn a_node_that_exits_during_start_up_fails_up_and_leaves_nothing() {
+    const TEST: &str = "a_node_that_exits_during_start_up";
+    let engine = engine().await;
+    let mut topology = isolated_topology();
+    if let Some(reason) = missing_fabric_images(&engine, &topology).await {
+        return common::skipped(TEST, &reason);
+    }
+    let _cleanup = common::Cleanup {
+        engine: engine.clone(),
+        network: topology.network.clone(),
+    };
+    // The tools image's shell exits at once without input: an orderer that never serves.
+    topology.images.orderer = topology.images.tools.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let network = Network::new(engine.clone(), topology.clone(), Layout::new(&state));
+    let err = network.up(&Silent).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            fabx::Error::Wait(fabx::wait::WaitError::Stopped { .. })
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("orderer")
+            && message.contains("stopped before reaching 'serving requests'"),
+        "{message}"
+    );
+    let label = format!("fabx.network={}", topology.network);
+    assert!(engine
+        .containers_labelled(&[label])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(engine
+        .network_labels(&topology.network)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!state.exists());
+}
