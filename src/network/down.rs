@@ -76,6 +76,10 @@ pub async fn teardown(
             path: dir.clone(),
             source,
         })?;
+        // The default `.fabx/<network>` leaves an empty `.fabx` behind otherwise.
+        if let Some(parent) = dir.parent().filter(|p| p.ends_with(".fabx")) {
+            let _ = std::fs::remove_dir(parent);
+        }
         outcome.state_dir_removed = Some(dir);
     }
     Ok(outcome)
