@@ -62,7 +62,8 @@ impl Network {
         let container = self.topology.container_name(&peer.host);
         let mut env = PeerCommand::env(peer);
         env.retain(|e| !e.starts_with("FABRIC_LOGGING_SPEC="));
-        env.push("FABRIC_LOGGING_SPEC=info".into());
+        // Fabric 3.x logs every gRPC connection at INFO; keep those out.
+        env.push("FABRIC_LOGGING_SPEC=grpc=error:info".into());
         Ok(self.engine.exec(&container, &command.args(), &env).await?)
     }
 
