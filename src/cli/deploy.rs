@@ -28,7 +28,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub sequence: Option<u64>,
     /// Require init and call FUNCTION [ARGS...] after commit, e.g. --init Init a 100 b 200
-    #[arg(long, num_args = 1.., value_name = "FUNCTION [ARGS]", allow_hyphen_values = true)]
+    #[arg(long, num_args = 1.., value_name = "FUNCTION [ARGS]", allow_negative_numbers = true)]
     pub init: Option<Vec<String>>,
     /// One chaincode container for every org instead of one per org
     #[arg(long)]
@@ -71,4 +71,37 @@ pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result
         json!({ "command": "deploy", "status": "ok", "report": report }),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn init_of(args: &[&str]) -> (Option<Vec<String>>, bool) {
+        let cli = Cli::try_parse_from(args).unwrap();
+        match cli.command {
+            Command::Deploy(deploy) => (deploy.init, cli.global.quiet),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn init_takes_the_values_up_to_the_next_flag() {
+        let (init, quiet) = init_of(&[
+            "fabx", "deploy", "cc", "--init", "Init", "a", "-100", "b", "200", "-q",
+        ]);
+        assert_eq!(init.unwrap(), ["Init", "a", "-100", "b", "200"]);
+        assert!(quiet);
+        let (init, _) = init_of(&["fabx", "deploy", "cc", "--init", "Init"]);
+        assert_eq!(init.unwrap(), ["Init"]);
+        assert_eq!(init_of(&["fabx", "deploy", "cc"]).0, None);
+    }
+
+    #[test]
+    fn path_and_image_exclude_each_other() {
+        assert!(
+            Cli::try_parse_from(["fabx", "deploy", "cc", "--path", "d", "--image", "i:1"]).is_err()
+        );
+    }
 }
