@@ -14,7 +14,9 @@ pub struct CallArgs {
     /// Function, then its arguments
     #[arg(required_unless_present = "ctor", conflicts_with = "ctor")]
     pub function: Option<String>,
-    /// Arguments of the function (put them after `--` if one starts with '-')
+    /// Arguments of the function (negative numbers are fine; put others that start
+    /// with '-' after `--`)
+    #[arg(allow_negative_numbers = true)]
     pub args: Vec<String>,
     /// The call as the peer CLI's JSON, e.g. '{"Args":["query","a"]}'
     #[arg(short = 'c', long)]
@@ -62,4 +64,39 @@ pub async fn query(
         println!("{payload}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn query_arguments_and_flags() {
+        let cli = Cli::try_parse_from([
+            "fabx", "query", "cc", "query", "a", "-5", "--org", "Org2MSP", "-q",
+        ])
+        .unwrap();
+        let Command::Query { call, org } = cli.command else {
+            panic!("not a query")
+        };
+        assert_eq!(
+            (call.function.as_deref(), call.args.as_slice()),
+            (Some("query"), &["a".to_string(), "-5".to_string()][..])
+        );
+        assert_eq!(org.as_deref(), Some("Org2MSP"));
+        assert!(cli.global.quiet);
+        let cli = Cli::try_parse_from(["fabx", "invoke", "cc", "-c", r#"{"Args":["f"]}"#]).unwrap();
+        let Command::Invoke(call) = cli.command else {
+            panic!("not an invoke")
+        };
+        assert_eq!(
+            (call.function, call.ctor.as_deref()),
+            (None, Some(r#"{"Args":["f"]}"#))
+        );
+        assert!(
+            Cli::try_parse_from(["fabx", "invoke", "cc"]).is_err(),
+            "a function or --ctor is required"
+        );
+    }
 }
