@@ -1,0 +1,50 @@
+//! The same flow on Fabric 3.x peers and orderers (with the 2.5 tools image: 3.x ships
+//! none). Skipped, with a SKIPPED line, where the 3.x images are absent.
+
+use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
+
+const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
+
+#[tokio::test]
+async fn examplecc_on_fabric_3() {
+    let mut builder = TopologyBuilder::default();
+    builder.images.peer = "hyperledger/fabric-peer:3.1".into();
+    builder.images.orderer = "hyperledger/fabric-orderer:3.1".into();
+    let topology = builder.build();
+    if let Some(reason) = missing_images(&topology).await.unwrap() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: examplecc_on_fabric_3: {reason}"
+        );
+        return;
+    }
+    let net = TestNetwork::start_with(topology, &fabx::reporter::Silent)
+        .await
+        .unwrap();
+    let status = net.network().status().await.unwrap();
+    assert_eq!(status.nodes.len(), 5);
+    assert!(
+        status
+            .nodes
+            .iter()
+            .all(|n| n.channels.len() == 1 && n.channels[0].height >= Some(1)),
+        "{status:#?}"
+    );
+    // The stock 3.x peer runs our builder (dash, no jq) and dials the chaincode server.
+    net.deploy_dir("examplecc", EXAMPLECC, &["Init", "a", "100", "b", "200"])
+        .await
+        .unwrap();
+    net.invoke("examplecc", "invoke", &["a", "b", "20"])
+        .await
+        .unwrap();
+    assert_eq!(net.query("examplecc", "query", &["a"]).await.unwrap(), "80");
+    assert_eq!(
+        net.query_as("Org2MSP", "examplecc", "query", &["b"])
+            .await
+            .unwrap(),
+        "220"
+    );
+    let outcome = net.teardown().await.unwrap();
+    assert!(outcome.network_removed);
+}
