@@ -163,25 +163,34 @@ async fn containers_on_a_labelled_network_exec_copy_and_clean_up() {
         .removed_nothing());
 }
 
-#[tokio::test]
-async fn waiting_names_a_container_that_stops_and_shows_its_logs() {
-    let engine = engine().await;
-    let image = busybox_image(&engine).await;
-    let net = unique("fabx-t-stop");
+/// One busybox container running `script` on a network of its own; returns the network,
+/// the container and the guard that removes both.
+async fn lone_shell(
+    engine: &fabx::Engine,
+    prefix: &str,
+    script: &str,
+) -> (String, String, common::Cleanup) {
+    let image = busybox_image(engine).await;
+    let net = unique(prefix);
     engine.create_network(&net, labels(&net)).await.unwrap();
-    let _cleanup = common::Cleanup {
+    let cleanup = common::Cleanup {
         engine: engine.clone(),
         network: net.clone(),
     };
     let name = format!("{net}-node");
-    let spec = shell(
-        &name,
-        &net,
-        image,
-        "echo loading config; echo 'panic: no genesis block'; exit 2",
-    );
-    engine.create_container(&spec).await.unwrap();
+    engine
+        .create_container(&shell(&name, &net, image, script))
+        .await
+        .unwrap();
     engine.start_container(&name).await.unwrap();
+    (net, name, cleanup)
+}
+
+#[tokio::test]
+async fn waiting_names_a_container_that_stops_and_shows_its_logs() {
+    let engine = engine().await;
+    let script = "echo loading config; echo 'panic: no genesis block'; exit 2";
+    let (net, name, _cleanup) = lone_shell(&engine, "fabx-t-stop", script).await;
     let err = await_log(&engine, &name, READY, Duration::from_secs(30))
         .await
         .unwrap_err();
@@ -207,17 +216,8 @@ async fn waiting_names_a_container_that_stops_and_shows_its_logs() {
 #[tokio::test]
 async fn waiting_is_bounded_and_shows_the_last_lines() {
     let engine = engine().await;
-    let image = busybox_image(&engine).await;
-    let net = unique("fabx-t-slow");
-    engine.create_network(&net, labels(&net)).await.unwrap();
-    let _cleanup = common::Cleanup {
-        engine: engine.clone(),
-        network: net.clone(),
-    };
-    let name = format!("{net}-node");
-    let spec = shell(&name, &net, image, "echo still starting; sleep 300");
-    engine.create_container(&spec).await.unwrap();
-    engine.start_container(&name).await.unwrap();
+    let (net, name, _cleanup) =
+        lone_shell(&engine, "fabx-t-slow", "echo still starting; sleep 300").await;
     let err = await_log(&engine, &name, READY, Duration::from_secs(1))
         .await
         .unwrap_err();
