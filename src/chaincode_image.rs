@@ -106,7 +106,7 @@ pub async fn build_static_binary(
     let manifest = dir.join("Cargo.toml");
     let (package, bin, target_dir) = package_binary(&manifest).await?;
     let triple = host_triple().await?;
-    let mut cmd = Command::new(cargo());
+    let mut cmd = static_cargo();
     cmd.args([
         "build",
         "--release",
@@ -117,19 +117,47 @@ pub async fn build_static_binary(
     ])
     .args(["--bin", &bin, "--manifest-path"])
     .arg(&manifest);
-    // With --target, these flags reach the chaincode only, not build scripts.
-    let rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    cmd.env(
-        "RUSTFLAGS",
-        format!("{rustflags} -C target-feature=+crt-static"),
-    )
-    .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    let cmd = Command::from(cmd);
     run_logged(cmd, on_log).await?;
     let path = target_dir.join(&triple).join("release").join(&bin);
     if !path.is_file() {
         return Err(ChaincodeImageError::BinaryMissing { path });
     }
     Ok(StaticBinary { name: bin, path })
+}
+
+/// `cargo` for static chaincode builds: crt-static for the target only (with `--target`,
+/// build scripts are not affected), and the same environment from anywhere.
+pub fn static_cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new(cargo());
+    let rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    cmd.env(
+        "RUSTFLAGS",
+        format!("{rustflags} -C target-feature=+crt-static"),
+    )
+    .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    // Variables cargo sets for the package that runs us (a test, a bench) would mark build
+    // scripts dirty and rebuild everything: the build must see the same env from anywhere.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let per_package = ["CARGO_PKG_", "CARGO_BIN_EXE_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "OUT_DIR"
+            );
+        if per_package {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd
 }
 
 fn cargo() -> String {

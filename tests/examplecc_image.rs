@@ -278,13 +278,11 @@ fn build_peer_double() -> PathBuf {
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
         .expect("host triple");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    // The same static cargo as chaincode builds, so the two share compiled dependencies.
+    let status = fabx::chaincode_image::static_cargo()
         .current_dir(workspace())
         .args(["build", "--release", "--target", triple, "-p", "fabx-shim"])
         .args(["--example", "peer_double"])
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("run cargo");
     assert!(status.success(), "cargo build of peer_double failed");
