@@ -5,11 +5,11 @@
 //! needs no base image. Any other directory is sent as the build context of its
 //! own Dockerfile. Images are labelled `fabx.managed=true`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::docker::{DockerError, Engine};
+use crate::docker::{DockerError, Engine, Tail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -179,7 +179,7 @@ async fn run_logged(mut cmd: Command, on_log: &mut (dyn FnMut(&str) + Send)) -> 
         .kill_on_drop(true)
         .spawn()
         .map_err(spawn_error)?;
-    let mut tail = Tail::default();
+    let mut tail = Tail::new(TAIL_LINES);
     if let Some(stderr) = child.stderr.take() {
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -192,7 +192,7 @@ async fn run_logged(mut cmd: Command, on_log: &mut (dyn FnMut(&str) + Send)) -> 
         return Err(ChaincodeImageError::CargoFailed {
             command,
             status: status.to_string(),
-            output_tail: tail.text(),
+            output_tail: tail.text(""),
         });
     }
     Ok(())
@@ -322,22 +322,5 @@ fn context_error(path: &Path, source: std::io::Error) -> ChaincodeImageError {
     ChaincodeImageError::Context {
         path: path.into(),
         source,
-    }
-}
-
-/// The last lines of some output, for error messages.
-#[derive(Default)]
-struct Tail(VecDeque<String>);
-
-impl Tail {
-    fn push(&mut self, line: &str) {
-        if self.0.len() == TAIL_LINES {
-            self.0.pop_front();
-        }
-        self.0.push_back(line.trim_end().to_string());
-    }
-
-    fn text(&self) -> String {
-        Vec::from(self.0.clone()).join("\n")
     }
 }

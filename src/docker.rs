@@ -97,6 +97,34 @@ pub enum DockerError {
     },
 }
 
+/// The last lines of some output, for error messages.
+pub(crate) struct Tail {
+    lines: std::collections::VecDeque<String>,
+    max: usize,
+}
+
+impl Tail {
+    pub(crate) fn new(max: usize) -> Tail {
+        Tail {
+            lines: std::collections::VecDeque::with_capacity(max),
+            max,
+        }
+    }
+
+    pub(crate) fn push(&mut self, line: &str) {
+        if self.lines.len() == self.max {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line.trim_end().to_string());
+    }
+
+    /// The lines, each after `indent`, joined by newlines.
+    pub(crate) fn text(&self, indent: &str) -> String {
+        let indented: Vec<String> = self.lines.iter().map(|l| format!("{indent}{l}")).collect();
+        indented.join("\n")
+    }
+}
+
 /// A bind mount.
 #[derive(Debug, Clone)]
 pub struct Bind {
@@ -206,9 +234,14 @@ impl Engine {
     }
 
     pub async fn image_present(&self, image: &str) -> Result<bool, DockerError> {
+        Ok(self.image_id(image).await?.is_some())
+    }
+
+    /// The ID of a local image, or None if there is no such image.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
         match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
+            Ok(info) => Ok(Some(info.id.unwrap_or_default())),
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(source) => Err(DockerError::Inspect {
                 object: format!("image {image}"),
                 source,
@@ -273,15 +306,11 @@ impl Engine {
             labels: Some(labels),
             ..Default::default()
         };
-        let mut tail: Vec<String> = Vec::new();
-        let fail = |reason: String, tail: &[String]| DockerError::Build {
+        let mut tail = Tail::new(10);
+        let fail = |reason: String, tail: &Tail| DockerError::Build {
             tag: tag.to_string(),
             reason,
-            tail: tail
-                .iter()
-                .map(|l| format!("    {l}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            tail: tail.text("    "),
         };
         let mut stream =
             self.docker
@@ -297,21 +326,14 @@ impl Engine {
                     continue;
                 }
                 log(line);
-                tail.push(line.to_string());
-                if tail.len() > 10 {
-                    tail.remove(0);
-                }
+                tail.push(line);
             }
         }
-        let image =
-            self.docker
-                .inspect_image(tag)
-                .await
-                .map_err(|source| DockerError::Inspect {
-                    object: format!("image {tag}"),
-                    source,
-                })?;
-        Ok(image.id.unwrap_or_default())
+        self.image_id(tag).await?.ok_or_else(|| DockerError::Build {
+            tag: tag.to_string(),
+            reason: "the engine reported no error, but the image is not there".into(),
+            tail: tail.text("    "),
+        })
     }
 
     /// Labels of a network, or None if there is no such network.

@@ -29,7 +29,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     const TEST: &str = "default_network_up_status_down";
     let engine = common::engine().await;
     let topology = fabx::Topology::default_topology();
-    if let Some(reason) = common::missing_fabric_images(&engine, &topology).await {
+    if let Some(reason) = common::missing_fabric_images(&topology).await {
         return common::skipped(TEST, &reason);
     }
     if engine

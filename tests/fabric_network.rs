@@ -12,7 +12,7 @@ use fabx::{Layout, Network, Topology};
 
 async fn up_and_check(test: &str, topology: Topology, orderers: usize, peers: usize) {
     let engine = engine().await;
-    if let Some(reason) = missing_fabric_images(&engine, &topology).await {
+    if let Some(reason) = missing_fabric_images(&topology).await {
         return common::skipped(test, &reason);
     }
     let _cleanup = common::Cleanup {
@@ -114,7 +114,7 @@ async fn a_node_that_exits_during_start_up_fails_up_and_leaves_nothing() {
     const TEST: &str = "a_node_that_exits_during_start_up";
     let engine = engine().await;
     let mut topology = isolated_topology();
-    if let Some(reason) = missing_fabric_images(&engine, &topology).await {
+    if let Some(reason) = missing_fabric_images(&topology).await {
         return common::skipped(TEST, &reason);
     }
     let _cleanup = common::Cleanup {

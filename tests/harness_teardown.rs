@@ -9,9 +9,7 @@ use fabx::{Error, Topology};
 #[tokio::test]
 async fn a_panicking_test_leaves_nothing_behind() {
     let engine = common::engine().await;
-    if let Some(reason) =
-        common::missing_fabric_images(&engine, &Topology::default_topology()).await
-    {
+    if let Some(reason) = common::missing_fabric_images(&Topology::default_topology()).await {
         return common::skipped("a_panicking_test_leaves_nothing_behind", &reason);
     }
     let (name_tx, name_rx) = std::sync::mpsc::channel();
@@ -35,9 +33,7 @@ async fn a_panicking_test_leaves_nothing_behind() {
 #[tokio::test]
 async fn a_chaincode_that_exits_fails_the_deploy_and_leaves_the_network_healthy() {
     let engine = common::engine().await;
-    if let Some(reason) =
-        common::missing_fabric_images(&engine, &Topology::default_topology()).await
-    {
+    if let Some(reason) = common::missing_fabric_images(&Topology::default_topology()).await {
         return common::skipped("a_chaincode_that_exits", &reason);
     }
     // An image whose process exits at once (a shell with no input).

@@ -81,6 +81,13 @@ pub struct DeployReport {
     pub containers_started: Vec<String>,
 }
 
+/// The image the chaincode servers run: as named, and its ID (to tell a changed image).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChaincodeImage {
+    reference: String,
+    id: String,
+}
+
 /// What is committed on the channel for a chaincode name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Committed {
@@ -180,7 +187,7 @@ impl Network {
                     )
                 })
                 .collect(),
-            image,
+            image: image.reference,
             committed: false,
             initialized: false,
             containers_started: servers

@@ -2,6 +2,7 @@
 //! one shared by every org. Each is labelled so `down` removes it.
 
 use super::package::{Package, CHAINCODE_PORT};
+use super::ChaincodeImage;
 use crate::containers::labels;
 use crate::docker::{ContainerSpec, LABEL_MSP};
 use crate::error::{Error, Result};
@@ -71,21 +72,14 @@ pub fn serving<'a>(servers: &'a [ChaincodeServer], msp_id: &str) -> &'a Chaincod
 impl Network {
     /// Runs a server unless the same image already serves the same package; waits until
     /// it accepts connections. Returns whether a container was started.
-    pub(super) async fn run_server(&self, server: &ChaincodeServer, image: &str) -> Result<bool> {
-        let image_id = self
-            .engine
-            .client()
-            .inspect_image(image)
-            .await
-            .map_err(|source| crate::docker::DockerError::Inspect {
-                object: format!("image {image}"),
-                source,
-            })?
-            .id
-            .unwrap_or_default();
+    pub(super) async fn run_server(
+        &self,
+        server: &ChaincodeServer,
+        image: &ChaincodeImage,
+    ) -> Result<bool> {
         let package_id = server.package.id();
         if self
-            .server_is_current(server, &image_id, &package_id)
+            .server_is_current(server, &image.id, &package_id)
             .await?
         {
             return Ok(false);
@@ -94,11 +88,11 @@ impl Network {
         let mut labels = labels(&self.topology, "chaincode");
         labels.insert(LABEL_CHAINCODE.into(), server.package.label.clone());
         labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
-        labels.insert(LABEL_IMAGE_ID.into(), image_id);
+        labels.insert(LABEL_IMAGE_ID.into(), image.id.clone());
         labels.insert(LABEL_MSP.into(), server.msp_ids.join(","));
         let spec = ContainerSpec {
             name: server.container.clone(),
-            image: image.to_string(),
+            image: image.reference.clone(),
             env: vec![
                 format!("CHAINCODE_ID={package_id}"),
                 format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{CHAINCODE_PORT}"),

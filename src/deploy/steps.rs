@@ -5,7 +5,7 @@ use super::lifecycle::{ChaincodeCommand, Definition, Endorser, LifecycleCommand,
 use super::output::{chaincode_error, installed_package_id};
 use super::package::Package;
 use super::servers::{serving, ChaincodeServer};
-use super::{docker_tag, Committed, DeployRequest, Source};
+use super::{docker_tag, ChaincodeImage, Committed, DeployRequest, Source};
 use crate::commands::PeerCli;
 use crate::error::{Error, Result};
 use crate::network::Network;
@@ -27,20 +27,26 @@ impl Network {
         Ok(())
     }
 
-    /// Builds the image from the source directory, or checks the given image exists.
+    /// Builds the image from the source directory, or checks the given image exists;
+    /// either way its ID is known once, for every server.
     pub(super) async fn chaincode_image(
         &self,
         request: &DeployRequest,
         reporter: &dyn Reporter,
-    ) -> Result<String> {
+    ) -> Result<ChaincodeImage> {
         match &request.source {
             Source::Image(image) => {
-                if !self.engine.image_present(image).await? {
-                    return Err(Error::ImageNotFound {
-                        image: image.clone(),
-                    });
-                }
-                Ok(image.clone())
+                let id =
+                    self.engine
+                        .image_id(image)
+                        .await?
+                        .ok_or_else(|| Error::ImageNotFound {
+                            image: image.clone(),
+                        })?;
+                Ok(ChaincodeImage {
+                    reference: image.clone(),
+                    id,
+                })
             }
             Source::Directory(dir) => {
                 if !dir.is_dir() {
@@ -55,9 +61,14 @@ impl Network {
                     docker_tag(&request.version)
                 );
                 let mut log = |line: &str| reporter.step_detail("build image", line);
-                crate::chaincode_image::build_chaincode_image(&self.engine, dir, &tag, &mut log)
-                    .await?;
-                Ok(tag)
+                let id = crate::chaincode_image::build_chaincode_image(
+                    &self.engine,
+                    dir,
+                    &tag,
+                    &mut log,
+                )
+                .await?;
+                Ok(ChaincodeImage { reference: tag, id })
             }
         }
     }

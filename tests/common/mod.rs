@@ -65,7 +65,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// None if every Fabric image of the topology is present, else why the test is skipped.
-pub async fn missing_fabric_images(_engine: &Engine, topology: &Topology) -> Option<String> {
+pub async fn missing_fabric_images(topology: &Topology) -> Option<String> {
     fabx::harness::missing_images(topology)
         .await
         .unwrap()
