@@ -7,6 +7,11 @@ use crate::topology::{ports, Node};
 /// Anything run with the `peer` CLI inside a peer's own container, as its org admin.
 pub trait PeerCli {
     fn args(&self) -> Vec<String>;
+    /// Whether the CLI must log at INFO: some results (install's package ID, invoke's
+    /// payload) are only logged.
+    fn result_is_logged(&self) -> bool {
+        false
+    }
 }
 
 /// Channel commands of the `peer` CLI.
@@ -30,17 +35,21 @@ impl PeerCli for PeerCommand {
     }
 }
 
-impl PeerCommand {
-    /// Environment that makes the `peer` CLI act as the org admin against this peer.
-    pub fn env(peer: &Node) -> Vec<String> {
-        vec![
-            format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
-            format!("CORE_PEER_MSPCONFIGPATH={}", container::ADMIN_MSP),
-            format!("CORE_PEER_ADDRESS={}:{}", peer.host, ports::PEER),
-            format!("CORE_PEER_TLS_ROOTCERT_FILE={}/tls/ca.crt", container::NODE),
-            "FABRIC_LOGGING_SPEC=error".to_string(),
-        ]
-    }
+/// Environment that makes the `peer` CLI act as the org admin against `peer`, over TLS.
+pub fn peer_env(peer: &Node, command: &impl PeerCli) -> Vec<String> {
+    let logging = if command.result_is_logged() {
+        // Fabric 3.x logs every gRPC connection at INFO; keep those out.
+        "grpc=error:info"
+    } else {
+        "error"
+    };
+    vec![
+        format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
+        format!("CORE_PEER_MSPCONFIGPATH={}", container::ADMIN_MSP),
+        format!("CORE_PEER_ADDRESS={}:{}", peer.host, ports::PEER),
+        format!("CORE_PEER_TLS_ROOTCERT_FILE={}/tls/ca.crt", container::NODE),
+        format!("FABRIC_LOGGING_SPEC={logging}"),
+    ]
 }
 
 /// An `osnadmin` command (channel participation API), run in the tools container with

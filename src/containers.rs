@@ -100,6 +100,7 @@ fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerS
         network: topology.network.clone(),
         aliases: vec![node.host.clone()],
         host_ports: node.host_ports.clone(),
+        host_ip: topology.host_ip().to_string(),
         working_dir: None,
     }
 }
@@ -166,6 +167,7 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         network: topology.network.clone(),
         aliases: vec![node.host.clone()],
         host_ports: node.host_ports.clone(),
+        host_ip: topology.host_ip().to_string(),
         working_dir: None,
     }
 }
@@ -187,6 +189,7 @@ pub fn tools_spec(topology: &Topology, layout: &Layout) -> ContainerSpec {
         network: topology.network.clone(),
         aliases: vec![host],
         host_ports: vec![],
+        host_ip: String::new(),
         working_dir: None,
     }
 }

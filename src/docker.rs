@@ -21,6 +21,8 @@ pub const LABEL_MANAGED: &str = "fabx.managed";
 pub const LABEL_NETWORK: &str = "fabx.network";
 /// `orderer`, `peer`, `tools` or `chaincode`.
 pub const LABEL_ROLE: &str = "fabx.role";
+/// The role value of chaincode server containers.
+pub const ROLE_CHAINCODE: &str = "chaincode";
 /// The node's host name in the network.
 pub const LABEL_HOST: &str = "fabx.host";
 /// The node's MSP ID.
@@ -146,6 +148,8 @@ pub struct ContainerSpec {
     pub aliases: Vec<String>,
     /// (container port, host port)
     pub host_ports: Vec<(u16, u16)>,
+    /// The host address published ports bind to.
+    pub host_ip: String,
     pub working_dir: Option<String>,
 }
 
@@ -160,6 +164,11 @@ pub struct ExecOutput {
 impl ExecOutput {
     pub fn success(&self) -> bool {
         self.exit_code == 0
+    }
+
+    /// Everything the command printed: stdout, then stderr.
+    pub fn printed(&self) -> String {
+        format!("{}\n{}", self.stdout.trim_end(), self.stderr.trim_end())
     }
 
     /// The last non-empty line of stderr (or stdout): what a one-line error should show.
@@ -406,7 +415,7 @@ impl Engine {
             .iter()
             .map(|(inner, host)| {
                 let binding = PortBinding {
-                    host_ip: Some("0.0.0.0".into()),
+                    host_ip: Some(spec.host_ip.clone()),
                     host_port: Some(host.to_string()),
                 };
                 (format!("{inner}/tcp"), Some(vec![binding]))

@@ -25,6 +25,12 @@ pub enum Error {
     ForeignNetwork { network: String },
     #[error("state directory {path} holds files fabx did not write (choose an empty or new directory with --state-dir)")]
     StateDirNotOurs { path: PathBuf },
+    #[error("network {network} is not whole: {what} {problem} (run `fabx down`, then `fabx up`, for a fresh network)")]
+    Broken {
+        network: String,
+        what: String,
+        problem: String,
+    },
     #[error("network {network} is not up (run `fabx up` first)")]
     NotUp { network: String },
     #[error("`{command}` failed in {container}: {message}")]
@@ -32,6 +38,13 @@ pub enum Error {
         container: String,
         command: String,
         message: String,
+    },
+    #[error("cannot read what `{command}` printed in {container} (expected {expected}); it printed:\n{output}")]
+    Unparseable {
+        container: String,
+        command: String,
+        expected: String,
+        output: String,
     },
     #[error(transparent)]
     ChaincodeImage(#[from] crate::chaincode_image::ChaincodeImageError),
@@ -58,6 +71,13 @@ pub enum Error {
         expected: String,
         installed: String,
     },
+    #[error("Fabric image {image} is not present locally, and {variable}=1 makes that a failure instead of a skip (build or load the image, or unset {variable})")]
+    FabricRequired {
+        image: String,
+        variable: &'static str,
+    },
+    #[error("no orderer of the network is running ({orderers}); run `fabx up` to start the stopped nodes again")]
+    OrderersDown { orderers: String },
     #[error("unknown organization {msp_id} (known: {known})")]
     UnknownOrg { msp_id: String, known: String },
     #[error("chaincode {name} failed: {message}")]
@@ -68,11 +88,59 @@ pub enum Error {
         sequence: u64,
         orgs: String,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot {operation} {path}: {source}")]
     Io {
+        /// What was being done: `create`, `read`, `write`, `remove`, `lock`, ...
+        operation: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("another fabx command is changing this network ({holder}); waited {}s for it (let it finish, or end it if it hangs; lock file {path})", .waited.as_secs())]
+    Locked {
+        path: PathBuf,
+        holder: String,
+        waited: std::time::Duration,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(
+        operation: &'static str,
+        path: &std::path::Path,
+        source: std::io::Error,
+    ) -> Error {
+        Error::Io {
+            operation,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Output a command printed that fabx cannot read: never guessed at, always shown
+    /// (its first lines).
+    pub(crate) fn unparseable(
+        container: &str,
+        command: &str,
+        expected: &str,
+        printed: &str,
+    ) -> Error {
+        let first: Vec<String> = printed
+            .trim()
+            .lines()
+            .take(12)
+            .map(|l| format!("    {l}"))
+            .collect();
+        Error::Unparseable {
+            container: container.to_string(),
+            command: command.to_string(),
+            expected: expected.to_string(),
+            output: if first.is_empty() {
+                "    (nothing)".into()
+            } else {
+                first.join("\n")
+            },
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -16,7 +16,7 @@
 
 use crate::deploy::{DeployReport, DeployRequest, Source};
 use crate::docker::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::invoke::{Call, InvokeResult};
 use crate::network::{DownOutcome, Network};
 use crate::reporter::{Reporter, Silent};
@@ -59,7 +59,37 @@ impl Default for TopologyBuilder {
 }
 
 impl TopologyBuilder {
-    pub fn build(&self) -> Topology {
+    /// How many peer orgs (`Org1MSP`, `Org2MSP`, ...).
+    pub fn orgs(mut self, orgs: usize) -> Self {
+        self.orgs = orgs;
+        self
+    }
+
+    pub fn peers_per_org(mut self, peers: usize) -> Self {
+        self.peers_per_org = peers;
+        self
+    }
+
+    pub fn orderers(mut self, orderers: usize) -> Self {
+        self.orderers = orderers;
+        self
+    }
+
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = channel.to_string();
+        self
+    }
+
+    /// The peer and orderer images (the tools image stays the default's).
+    pub fn images(mut self, peer: &str, orderer: &str) -> Self {
+        self.images.peer = peer.to_string();
+        self.images.orderer = orderer.to_string();
+        self
+    }
+
+    /// The topology, validated as a `--config` file is: zero orgs, peers or orderers
+    /// are errors here, not panics later.
+    pub fn build(&self) -> Result<Topology> {
         let orderer_name = |i: usize| {
             if i == 0 {
                 "orderer".to_string()
@@ -67,7 +97,7 @@ impl TopologyBuilder {
                 format!("orderer{}", i + 1)
             }
         };
-        Topology {
+        let topology = Topology {
             network: "fabx-test".into(),
             channel: self.channel.clone(),
             images: self.images.clone(),
@@ -96,9 +126,24 @@ impl TopologyBuilder {
                 .collect(),
             orderer: self.orderer.clone(),
             container_prefix: String::new(),
-        }
+            host_ip: None,
+        };
+        topology.validate(BUILDER_SOURCE)?;
+        Ok(topology)
+    }
+
+    /// Builds the topology and starts it as a [`TestNetwork`].
+    pub async fn start(&self) -> Result<TestNetwork> {
+        TestNetwork::start_with(self.build()?, &Silent).await
     }
 }
+
+/// How a topology from [`TopologyBuilder`] is named in validation errors.
+const BUILDER_SOURCE: &str = "harness::TopologyBuilder";
+
+/// Set to `1` in CI that must test on Fabric: a test that would skip for lack of
+/// Fabric images fails instead.
+pub const REQUIRE_FABRIC_ENV: &str = "FABX_REQUIRE_FABRIC";
 
 /// Makes a topology private to one test: unique network and container names, no host ports.
 pub fn isolate(mut topology: Topology) -> Topology {
@@ -125,7 +170,9 @@ pub fn isolate(mut topology: Topology) -> Topology {
 }
 
 /// None when the topology's Fabric images are present locally, else why not: tests use
-/// it to skip with a message where Fabric images cannot be had.
+/// it to skip with a message where Fabric images cannot be had. With
+/// `FABX_REQUIRE_FABRIC=1` a missing image is an error instead, so a CI that must test
+/// on Fabric cannot pass by skipping.
 pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
     let engine = Engine::connect().await?;
     for image in [
@@ -134,13 +181,31 @@ pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
         &topology.images.tools,
     ] {
         if !engine.image_present(image).await? {
+            if fabric_required() {
+                return Err(Error::FabricRequired {
+                    image: image.clone(),
+                    variable: REQUIRE_FABRIC_ENV,
+                });
+            }
             return Ok(Some(format!("Fabric image {image} is not present locally")));
         }
     }
     Ok(None)
 }
 
+/// Whether `FABX_REQUIRE_FABRIC` asks for Fabric (any value but empty, `0` or `false`).
+pub fn fabric_required() -> bool {
+    std::env::var(REQUIRE_FABRIC_ENV)
+        .map(|v| !matches!(v.trim(), "" | "0" | "false"))
+        .unwrap_or(false)
+}
+
 impl TestNetwork {
+    /// A topology built in code: `TestNetwork::builder().orgs(3).start().await?`.
+    pub fn builder() -> TopologyBuilder {
+        TopologyBuilder::default()
+    }
+
     /// The default topology, isolated.
     pub async fn start() -> Result<TestNetwork> {
         TestNetwork::start_with(Topology::default_topology(), &Silent).await
@@ -148,10 +213,8 @@ impl TestNetwork {
 
     /// Any topology (from a file or a [`TopologyBuilder`]), isolated.
     pub async fn start_with(topology: Topology, reporter: &dyn Reporter) -> Result<TestNetwork> {
-        let state = tempfile::tempdir().map_err(|source| crate::Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+        let state = tempfile::tempdir()
+            .map_err(|source| Error::io("create", &std::env::temp_dir(), source))?;
         let engine = Engine::connect().await?;
         let layout = Layout::new(state.path().join("state"));
         let network = Network::new(engine, isolate(topology), layout);

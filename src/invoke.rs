@@ -4,7 +4,7 @@
 use crate::deploy::lifecycle::{ctor, ChaincodeCommand};
 use crate::deploy::{chaincode_error, unquote};
 use crate::error::{Error, Result};
-use crate::network::Network;
+use crate::network::{Check, Network};
 
 /// What a committed invoke returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,39 +50,29 @@ impl Network {
         let stderr = self
             .invoke_ctor(&self.topology.channel, name, &call.0, false)
             .await?;
-        Ok(parse_invoke_result(&stderr).unwrap_or(InvokeResult {
-            status: 200,
-            payload: String::new(),
-        }))
+        parse_invoke_result(&stderr).ok_or_else(|| {
+            let peer = self.committing_peer().map(|p| p.host).unwrap_or_default();
+            Error::unparseable(
+                &self.topology.container_name(&peer),
+                &format!("peer chaincode invoke -n {name} -c {}", call.0),
+                "a line with `result: status:...`",
+                &stderr,
+            )
+        })
     }
 
     /// Queries `name` on a peer of `org` (default: the first org); returns the payload.
     pub async fn query(&self, name: &str, call: &Call, org: Option<&str>) -> Result<String> {
-        let msp_id = org.unwrap_or(&self.topology.orgs[0].msp_id);
-        let peer = self.first_peer(msp_id).ok_or_else(|| Error::UnknownOrg {
-            msp_id: msp_id.to_string(),
-            known: self
-                .topology
-                .orgs
-                .iter()
-                .map(|o| o.msp_id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let peer = match org {
+            Some(msp_id) => self.org_peer(msp_id)?,
+            None => self.committing_peer()?,
+        };
         let query = ChaincodeCommand::Query {
             channel: self.topology.channel.clone(),
             name: name.to_string(),
             ctor: call.0.clone(),
         };
-        let container = self.topology.container_name(&peer.host);
-        let output = self
-            .engine
-            .exec(
-                &container,
-                &crate::commands::PeerCli::args(&query),
-                &crate::commands::PeerCommand::env(&peer),
-            )
-            .await?;
+        let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
         if !output.success() {
             return Err(chaincode_error(name, &output.last_error_line()));
         }

@@ -14,10 +14,12 @@ pub mod error;
 pub mod harness;
 pub mod invoke;
 pub mod layout;
+pub mod lock;
 pub mod network;
 pub mod peer_config;
 pub mod reporter;
 pub mod topology;
+pub mod transient;
 pub mod wait;
 
 pub use docker::Engine;

@@ -64,9 +64,22 @@ pub async fn await_log(
     condition: LogCondition,
     timeout: Duration,
 ) -> Result<(), WaitError> {
-    match tokio::time::timeout(timeout, find_line(engine, container, condition.needle)).await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => {
+    await_log_after(engine, container, condition, 0, timeout).await
+}
+
+/// Like [`await_log`], for a container that printed the line `seen` times in an earlier
+/// run (a restarted node logs what it logged before, then its new lines).
+pub async fn await_log_after(
+    engine: &Engine,
+    container: &str,
+    condition: LogCondition,
+    seen: usize,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    let found = find_line(engine, container, condition.needle, seen, true);
+    match tokio::time::timeout(timeout, found).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(FindError::Ended)) => {
             let state = engine
                 .container_state(container)
                 .await
@@ -80,7 +93,7 @@ pub async fn await_log(
                 tail: tail(engine, container).await,
             })
         }
-        Ok(Err(reason)) => Err(WaitError::Logs {
+        Ok(Err(FindError::Logs(reason))) => Err(WaitError::Logs {
             container: container.to_string(),
             reason,
         }),
@@ -94,22 +107,61 @@ pub async fn await_log(
     }
 }
 
-/// True when a line containing `needle` appears; false when the log stream ends first
-/// (the container stopped).
-async fn find_line(engine: &Engine, container: &str, needle: &str) -> Result<bool, String> {
-    let mut stream = Box::pin(engine.log_stream(container, true));
+/// How many lines matching `condition` the container has printed so far.
+pub async fn count_log_lines(
+    engine: &Engine,
+    container: &str,
+    condition: LogCondition,
+) -> Result<usize, WaitError> {
+    match find_line(engine, container, condition.needle, usize::MAX, false).await {
+        Ok(count) => Ok(count),
+        Err(FindError::Ended) => Ok(0),
+        Err(FindError::Logs(reason)) => Err(WaitError::Logs {
+            container: container.to_string(),
+            reason,
+        }),
+    }
+}
+
+enum FindError {
+    /// The log stream ended first (the container stopped), or, when not following, the
+    /// end of the logs was reached.
+    Ended,
+    Logs(String),
+}
+
+/// Reads the logs line by line; returns once more than `seen` lines contain `needle`.
+/// Without `follow`, returns the count at the end of the logs.
+async fn find_line(
+    engine: &Engine,
+    container: &str,
+    needle: &str,
+    seen: usize,
+    follow: bool,
+) -> Result<usize, FindError> {
+    let mut stream = Box::pin(engine.log_stream(container, follow));
     // Chunks are not lines: keep the unfinished end of the last chunk.
     let mut pending = String::new();
-    while let Some(chunk) = stream.next().await {
-        pending.push_str(&chunk.map_err(|e| e.to_string())?);
-        if pending.contains(needle) {
-            return Ok(true);
+    let mut count = 0;
+    let matched = |line: &str, count: &mut usize| {
+        if line.contains(needle) {
+            *count += 1;
         }
-        if let Some(cut) = pending.rfind('\n') {
-            pending.drain(..=cut);
+        *count > seen
+    };
+    while let Some(chunk) = stream.next().await {
+        pending.push_str(&chunk.map_err(|e| FindError::Logs(e.to_string()))?);
+        while let Some(end) = pending.find('\n') {
+            if matched(&pending[..end], &mut count) {
+                return Ok(count);
+            }
+            pending.drain(..=end);
         }
     }
-    Ok(false)
+    if matched(&pending, &mut count) || !follow {
+        return Ok(count);
+    }
+    Err(FindError::Ended)
 }
 
 async fn tail(engine: &Engine, container: &str) -> String {

@@ -86,7 +86,7 @@ fn labels_follow_fabric_rule() {
 #[test]
 fn lifecycle_commands_render_the_peer_cli_arguments() {
     let topology = Topology::default_topology();
-    let orderer = OrdererEndpoint::of(&topology);
+    let orderer = OrdererEndpoint::of(&topology.orderers()[0]);
     assert_eq!(orderer.address, "orderer.example.com:7050");
     let definition = Definition {
         channel: "channel1".into(),

@@ -1,16 +1,19 @@
 //! The same flow on Fabric 3.x peers and orderers (with the 2.5 tools image: 3.x ships
 //! none). Skipped, with a SKIPPED line, where the 3.x images are absent.
 
-use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
+use fabx::harness::{missing_images, TestNetwork};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 
 #[tokio::test]
 async fn examplecc_on_fabric_3() {
-    let mut builder = TopologyBuilder::default();
-    builder.images.peer = "hyperledger/fabric-peer:3.1".into();
-    builder.images.orderer = "hyperledger/fabric-orderer:3.1".into();
-    let topology = builder.build();
+    let topology = TestNetwork::builder()
+        .images(
+            "hyperledger/fabric-peer:3.1",
+            "hyperledger/fabric-orderer:3.1",
+        )
+        .build()
+        .unwrap();
     if let Some(reason) = missing_images(&topology).await.unwrap() {
         use std::io::Write;
         let _ = writeln!(

@@ -1,7 +1,7 @@
 //! Example integration tests for other projects: they use only the harness API
 //! (`fabx::harness`). The two tests run in parallel, each on its own network.
 
-use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
+use fabx::harness::{missing_images, TestNetwork};
 use fabx::{Engine, Error, Topology};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
@@ -104,19 +104,12 @@ async fn examplecc_moves_value_between_accounts() {
 
 #[tokio::test]
 async fn a_topology_built_in_code_with_redeploys() {
-    let topology = TopologyBuilder {
-        orgs: 3,
-        peers_per_org: 1,
-        orderers: 1,
-        ..Default::default()
-    }
-    .build();
+    let builder = TestNetwork::builder().orgs(3).orderers(1);
+    let topology = builder.build().unwrap();
     if !fabric_available("a_topology_built_in_code_with_redeploys", &topology).await {
         return;
     }
-    let net = TestNetwork::start_with(topology, &fabx::reporter::Silent)
-        .await
-        .unwrap();
+    let net = builder.start().await.unwrap();
     let first = net
         .deploy_dir("examplecc", EXAMPLECC, &["Init", "a", "10", "b", "0"])
         .await

@@ -1,7 +1,7 @@
 //! What fabx renders for Fabric: configtx.yaml, the patched core.yaml, CLI invocations,
 //! and how it reads CLI output.
 
-use fabx::commands::{OsnadminCommand, PeerCli, PeerCommand};
+use fabx::commands::{peer_env, OsnadminCommand, PeerCli, PeerCommand};
 use fabx::network::status::{parse_osnadmin_list, parse_peer_channel_list, parse_peer_height};
 use fabx::peer_config::{patch_core_yaml, BUILDER_NAME};
 use fabx::Topology;
@@ -133,7 +133,8 @@ fn peer_and_osnadmin_commands_render_their_arguments() {
         .args(),
         ["peer", "channel", "getinfo", "-c", "channel1"]
     );
-    let env = PeerCommand::env(peer);
+    let env = peer_env(peer, &PeerCommand::ChannelList);
+    assert!(env.contains(&"FABRIC_LOGGING_SPEC=error".to_string()));
     assert!(env.contains(&"CORE_PEER_LOCALMSPID=Org2MSP".to_string()));
     assert!(env.contains(&"CORE_PEER_ADDRESS=peer0.org2.example.com:7051".to_string()));
     assert!(env.contains(&"CORE_PEER_MSPCONFIGPATH=/fabx/admin/msp".to_string()));

@@ -24,6 +24,22 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
                 "state_dir": network.layout.root(),
             }),
         ),
+        UpOutcome::Restarted {
+            containers,
+            elapsed,
+        } => output.summary(
+            &format!(
+                "network {} is up again: started {} stopped containers ({}) in {:.1}s; ledgers kept",
+                topology.network,
+                containers.len(),
+                containers.join(", "),
+                elapsed.as_secs_f64()
+            ),
+            json!({
+                "command": "up", "status": "restarted", "network": topology.network,
+                "started": containers, "duration_ms": elapsed.as_millis() as u64,
+            }),
+        ),
         UpOutcome::AlreadyUp { containers } => output.summary(
             &format!(
                 "network {} is already up ({containers} containers); `fabx down` removes it",

@@ -2,7 +2,7 @@
 
 use crate::commands::PeerCli;
 use crate::layout::container_tlsca;
-use crate::topology::{Node, Topology};
+use crate::topology::Node;
 
 /// How peer commands reach the ordering service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,9 +12,8 @@ pub struct OrdererEndpoint {
 }
 
 impl OrdererEndpoint {
-    /// The first orderer of the topology.
-    pub fn of(topology: &Topology) -> OrdererEndpoint {
-        let orderer = &topology.orderers()[0];
+    /// An orderer's listener and its org's TLS CA inside the peer containers.
+    pub fn of(orderer: &Node) -> OrdererEndpoint {
         OrdererEndpoint {
             address: orderer.address(),
             ca_file: container_tlsca(&orderer.domain),
@@ -116,6 +115,11 @@ pub enum LifecycleCommand {
 }
 
 impl PeerCli for LifecycleCommand {
+    fn result_is_logged(&self) -> bool {
+        // A fresh install only logs the package ID.
+        matches!(self, LifecycleCommand::Install { .. })
+    }
+
     fn args(&self) -> Vec<String> {
         let mut args = strings(&["peer", "lifecycle", "chaincode"]);
         match self {
@@ -198,6 +202,11 @@ pub enum ChaincodeCommand {
 }
 
 impl PeerCli for ChaincodeCommand {
+    fn result_is_logged(&self) -> bool {
+        // The invoke result is only logged.
+        matches!(self, ChaincodeCommand::Invoke { .. })
+    }
+
     fn args(&self) -> Vec<String> {
         match self {
             ChaincodeCommand::Invoke {

@@ -13,6 +13,7 @@ mod servers;
 mod steps;
 
 use crate::error::{Error, Result};
+use crate::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
 use crate::reporter::{skipped, step, Reporter};
 use futures_util::future::join_all;
@@ -20,7 +21,10 @@ use lifecycle::{ctor, Definition};
 use serde::Serialize;
 use std::path::PathBuf;
 
-pub use output::{chaincode_error, installed_package_id, unquote};
+pub use output::{
+    chaincode_error, installed_package_id, parse_approvals, parse_approved_package,
+    parse_committed, unquote,
+};
 pub use servers::ChaincodeServer;
 
 /// Where the chaincode comes from.
@@ -90,10 +94,10 @@ struct ChaincodeImage {
 
 /// What is committed on the channel for a chaincode name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Committed {
-    sequence: u64,
-    version: String,
-    init_required: bool,
+pub struct Committed {
+    pub sequence: u64,
+    pub version: String,
+    pub init_required: bool,
 }
 
 impl Network {
@@ -103,6 +107,7 @@ impl Network {
         reporter: &dyn Reporter,
     ) -> Result<DeployReport> {
         validate(request)?;
+        let _lock = StateLock::acquire(self.layout.root(), "deploy", LOCK_WAIT, reporter).await?;
         let channel = request
             .channel
             .clone()
@@ -146,9 +151,12 @@ impl Network {
             Ok::<_, Error>((image, started))
         };
         let installs = self.topology.peers().into_iter().map(|peer| {
-            let server = servers::serving(&servers, &peer.msp_id);
+            let servers = &servers;
             let name = format!("install on {}", peer.host);
-            async move { step(reporter, &name, self.install(&peer, &server.package)).await }
+            async move {
+                let server = servers::serving(servers, &peer.msp_id)?;
+                step(reporter, &name, self.install(&peer, &server.package)).await
+            }
         });
         let definition_branch = async {
             let committed = step(
@@ -159,7 +167,7 @@ impl Network {
             .await?;
             let (definition, unchanged) = self
                 .definition(request, &channel, committed, &servers)
-                .await;
+                .await?;
             if !unchanged {
                 self.approve_all(&definition, &servers, reporter).await?;
             }
@@ -181,12 +189,10 @@ impl Network {
                 .orgs
                 .iter()
                 .map(|o| {
-                    (
-                        o.msp_id.clone(),
-                        servers::serving(&servers, &o.msp_id).package.id(),
-                    )
+                    let server = servers::serving(&servers, &o.msp_id)?;
+                    Ok((o.msp_id.clone(), server.package.id()))
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             image: image.reference,
             committed: false,
             initialized: false,
@@ -207,14 +213,13 @@ impl Network {
             step(
                 reporter,
                 "check commit readiness",
-                self.check_commit_readiness(&definition),
+                self.await_commit_readiness(&definition),
             )
             .await?;
             step(reporter, "commit", self.commit(&definition)).await?;
             report.committed = true;
         }
-        if let Some(init) = &request.init {
-            let (function, args) = init.split_first().expect("validated non-empty");
+        if let Some((function, args)) = request.init.as_ref().and_then(|i| i.split_first()) {
             let call = ctor(function, args);
             report.initialized = step(reporter, "init", self.init(&definition, &call)).await?;
         }
@@ -230,7 +235,7 @@ impl Network {
         channel: &str,
         committed: Option<Committed>,
         servers: &[ChaincodeServer],
-    ) -> (Definition, bool) {
+    ) -> Result<(Definition, bool)> {
         let init_required = request.init.is_some();
         let (sequence, unchanged) = match committed {
             None => (request.sequence.unwrap_or(1), false),
@@ -240,7 +245,7 @@ impl Network {
                     && request.sequence.is_none_or(|s| s == c.sequence)
                     && self
                         .approved_packages_match(channel, &request.name, c.sequence, servers)
-                        .await;
+                        .await?;
                 let next = if same {
                     c.sequence
                 } else {
@@ -256,7 +261,7 @@ impl Network {
             sequence,
             init_required,
         };
-        (definition, unchanged)
+        Ok((definition, unchanged))
     }
 
     /// Calls the init function; false if this version was already initialized (Fabric

@@ -1,5 +1,6 @@
 //! Reading what the peer CLI prints.
 
+use super::Committed;
 use crate::error::Error;
 
 /// The package ID from `peer lifecycle chaincode install` output: a fresh install logs
@@ -65,4 +66,36 @@ pub fn unquote(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `querycommitted -O json`: sequence, version, init_required.
+pub fn parse_committed(stdout: &str) -> Option<Committed> {
+    let json: serde_json::Value = serde_json::from_str(stdout).ok()?;
+    Some(Committed {
+        sequence: json["sequence"].as_u64()?,
+        version: json["version"].as_str()?.to_string(),
+        // Fabric leaves false fields out of its JSON.
+        init_required: match &json["init_required"] {
+            serde_json::Value::Null => false,
+            value => value.as_bool()?,
+        },
+    })
+}
+
+/// `queryapproved -O json`: the approved package ID.
+pub fn parse_approved_package(stdout: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(stdout).ok()?;
+    json["source"]["Type"]["LocalPackage"]["package_id"]
+        .as_str()
+        .map(String::from)
+}
+
+/// `checkcommitreadiness -O json`: each org's approval.
+pub fn parse_approvals(stdout: &str) -> Option<std::collections::BTreeMap<String, bool>> {
+    let json: serde_json::Value = serde_json::from_str(stdout).ok()?;
+    json["approvals"]
+        .as_object()?
+        .iter()
+        .map(|(org, approved)| Some((org.clone(), approved.as_bool()?)))
+        .collect()
 }

@@ -4,7 +4,7 @@
 use super::package::{Package, CHAINCODE_PORT};
 use super::ChaincodeImage;
 use crate::containers::labels;
-use crate::docker::{ContainerSpec, LABEL_MSP};
+use crate::docker::{ContainerSpec, LABEL_MSP, ROLE_CHAINCODE};
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::topology::Topology;
@@ -28,6 +28,13 @@ pub struct ChaincodeServer {
     /// Orgs whose peers dial this server.
     pub msp_ids: Vec<String>,
     pub package: Package,
+}
+
+impl ChaincodeServer {
+    /// The (first) org whose peers dial this server; `plan` gives every server one.
+    pub fn dialled_by(&self) -> &str {
+        self.msp_ids.first().map(String::as_str).unwrap_or_default()
+    }
 }
 
 /// The servers of a chaincode and the package each serves.
@@ -62,11 +69,18 @@ pub fn plan(
 }
 
 /// The server an org's peers dial.
-pub fn serving<'a>(servers: &'a [ChaincodeServer], msp_id: &str) -> &'a ChaincodeServer {
+pub fn serving<'a>(servers: &'a [ChaincodeServer], msp_id: &str) -> Result<&'a ChaincodeServer> {
     servers
         .iter()
         .find(|s| s.msp_ids.iter().any(|m| m == msp_id))
-        .expect("every org has a server")
+        .ok_or_else(|| Error::UnknownOrg {
+            msp_id: msp_id.to_string(),
+            known: servers
+                .iter()
+                .flat_map(|s| s.msp_ids.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 impl Network {
@@ -85,7 +99,7 @@ impl Network {
             return Ok(false);
         }
         self.engine.remove_container(&server.container).await?;
-        let mut labels = labels(&self.topology, "chaincode");
+        let mut labels = labels(&self.topology, ROLE_CHAINCODE);
         labels.insert(LABEL_CHAINCODE.into(), server.package.label.clone());
         labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
         labels.insert(LABEL_IMAGE_ID.into(), image.id.clone());
@@ -97,7 +111,7 @@ impl Network {
                 format!("CHAINCODE_ID={package_id}"),
                 format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{CHAINCODE_PORT}"),
                 // The peer does not pass its MSP ID to external chaincode; GetMSPID needs it.
-                format!("CORE_PEER_LOCALMSPID={}", server.msp_ids[0]),
+                format!("CORE_PEER_LOCALMSPID={}", server.dialled_by()),
                 "CHAINCODE_TLS_DISABLED=true".into(),
             ],
             labels,
@@ -142,9 +156,7 @@ impl Network {
     /// container exits. The probe runs in the peer container, so it checks the very path
     /// (DNS name, network) the peer will use.
     async fn await_accepting(&self, server: &ChaincodeServer) -> Result<()> {
-        let peer = self
-            .first_peer(&server.msp_ids[0])
-            .expect("every org has a peer");
+        let peer = self.org_peer(server.dialled_by())?;
         let probe_container = self.topology.container_name(&peer.host);
         let tries = SERVER_TIMEOUT.as_millis() / 50;
         let script = format!(

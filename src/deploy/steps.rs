@@ -2,16 +2,20 @@
 //! approving, committing and invoking.
 
 use super::lifecycle::{ChaincodeCommand, Definition, Endorser, LifecycleCommand, OrdererEndpoint};
-use super::output::{chaincode_error, installed_package_id};
+use super::output::{
+    chaincode_error, installed_package_id, parse_approvals, parse_approved_package, parse_committed,
+};
 use super::package::Package;
 use super::servers::{serving, ChaincodeServer};
 use super::{docker_tag, ChaincodeImage, Committed, DeployRequest, Source};
 use crate::commands::PeerCli;
 use crate::error::{Error, Result};
-use crate::network::Network;
+use crate::network::{Check, Network};
 use crate::reporter::{step, Reporter};
 use crate::topology::Node;
+use crate::transient::Backoff;
 use futures_util::future::join_all;
+use std::time::Duration;
 
 impl Network {
     /// Every peer of the topology is running.
@@ -75,20 +79,13 @@ impl Network {
 
     /// The committed definition, or None if the name is not defined on the channel.
     pub(super) async fn committed(&self, channel: &str, name: &str) -> Result<Option<Committed>> {
-        let peer = &self.topology.peers()[0];
+        let peer = self.committing_peer()?;
         let query = LifecycleCommand::QueryCommitted {
             channel: channel.to_string(),
             name: name.to_string(),
         };
         let container = self.topology.container_name(&peer.host);
-        let output = self
-            .engine
-            .exec(
-                &container,
-                &query.args(),
-                &crate::commands::PeerCommand::env(peer),
-            )
-            .await?;
+        let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
         if !output.success() {
             let message = output.last_error_line();
             if message.contains("404") || message.contains("not defined") {
@@ -100,42 +97,53 @@ impl Network {
                 message,
             });
         }
-        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap_or_default();
-        Ok(Some(Committed {
-            sequence: json["sequence"].as_u64().unwrap_or(0),
-            version: json["version"].as_str().unwrap_or_default().to_string(),
-            init_required: json["init_required"].as_bool().unwrap_or(false),
-        }))
+        parse_committed(&output.stdout)
+            .ok_or_else(|| {
+                Error::unparseable(
+                    &container,
+                    &query.args().join(" "),
+                    "JSON with sequence, version and init_required",
+                    &output.printed(),
+                )
+            })
+            .map(Some)
     }
 
     /// Whether every org approved, at `sequence`, the package this deploy would approve.
+    /// An org with no approval at that sequence answers with an error: not a match.
     pub(super) async fn approved_packages_match(
         &self,
         channel: &str,
         name: &str,
         sequence: u64,
         servers: &[ChaincodeServer],
-    ) -> bool {
+    ) -> Result<bool> {
         let checks = self.topology.orgs.iter().map(|org| async move {
-            let peer = self.first_peer(&org.msp_id).expect("every org has a peer");
+            let peer = self.org_peer(&org.msp_id)?;
             let query = LifecycleCommand::QueryApproved {
                 channel: channel.to_string(),
                 name: name.to_string(),
                 sequence,
             };
-            let approved = self
-                .peer(&peer, &query)
-                .await
-                .ok()
-                .and_then(|o| serde_json::from_str::<serde_json::Value>(&o.stdout).ok())
-                .and_then(|v| {
-                    v["source"]["Type"]["LocalPackage"]["package_id"]
-                        .as_str()
-                        .map(String::from)
-                });
-            approved == Some(serving(servers, &org.msp_id).package.id())
+            let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
+            if !output.success() {
+                return Ok(false);
+            }
+            let approved = parse_approved_package(&output.stdout).ok_or_else(|| {
+                Error::unparseable(
+                    &self.topology.container_name(&peer.host),
+                    &query.args().join(" "),
+                    "JSON with source.Type.LocalPackage.package_id",
+                    &output.printed(),
+                )
+            })?;
+            Ok::<_, Error>(approved == serving(servers, &org.msp_id)?.package.id())
         });
-        join_all(checks).await.into_iter().all(|same| same)
+        let all = join_all(checks)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(all.into_iter().all(|same| same))
     }
 
     /// Installs the package on a peer (an installed one is fine) and checks that the
@@ -151,11 +159,23 @@ impl Network {
         let install = LifecycleCommand::Install {
             package: format!("/tmp/{}", package.file_name()),
         };
-        let output = self.peer_logged(peer, &install).await?;
-        let installed = installed_package_id(&output.stderr).ok_or_else(|| Error::Command {
-            container,
-            command: install.args().join(" "),
-            message: output.last_error_line(),
+        // Unchecked: a repeated install fails, naming the installed package.
+        let output = self.peer_with(peer, &install, Check::Unchecked).await?;
+        let installed = installed_package_id(&output.stderr).ok_or_else(|| {
+            if output.success() {
+                Error::unparseable(
+                    &container,
+                    &install.args().join(" "),
+                    "the installed package identifier",
+                    &output.printed(),
+                )
+            } else {
+                Error::Command {
+                    container: container.clone(),
+                    command: install.args().join(" "),
+                    message: output.last_error_line(),
+                }
+            }
         })?;
         if installed != package.id() {
             return Err(Error::PackageIdMismatch {
@@ -174,15 +194,19 @@ impl Network {
         servers: &[ChaincodeServer],
         reporter: &dyn Reporter,
     ) -> Result<()> {
-        let approvals = self.topology.orgs.iter().map(|org| async move {
-            let peer = self.first_peer(&org.msp_id).expect("every org has a peer");
-            let approve = LifecycleCommand::Approve {
-                orderer: OrdererEndpoint::of(&self.topology),
-                definition: definition.clone(),
-                package_id: serving(servers, &org.msp_id).package.id(),
-            };
-            let name = format!("approve for {}", org.msp_id);
-            step(reporter, &name, self.peer(&peer, &approve)).await
+        let orderer = self.orderer_endpoint().await?;
+        let approvals = self.topology.orgs.iter().map(|org| {
+            let orderer = orderer.clone();
+            async move {
+                let peer = self.org_peer(&org.msp_id)?;
+                let approve = LifecycleCommand::Approve {
+                    orderer,
+                    definition: definition.clone(),
+                    package_id: serving(servers, &org.msp_id)?.package.id(),
+                };
+                let name = format!("approve for {}", org.msp_id);
+                step(reporter, &name, self.peer(&peer, &approve)).await
+            }
         });
         join_all(approvals)
             .await
@@ -191,59 +215,114 @@ impl Network {
         Ok(())
     }
 
-    pub(super) async fn check_commit_readiness(&self, definition: &Definition) -> Result<()> {
-        let peer = &self.topology.peers()[0];
+    /// Polls commit readiness on the committing peer until every org's approval has
+    /// reached it (each org's approval waited on that org's own peer, not this one),
+    /// bounded; then names the orgs still missing.
+    pub(super) async fn await_commit_readiness(&self, definition: &Definition) -> Result<()> {
+        let peer = self.committing_peer()?;
+        let container = self.topology.container_name(&peer.host);
         let check = LifecycleCommand::CheckCommitReadiness {
             definition: definition.clone(),
         };
-        let output = self.peer(peer, &check).await?;
-        let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap_or_default();
-        let missing: Vec<String> = self
-            .topology
-            .orgs
-            .iter()
-            .filter(|o| json["approvals"][&o.msp_id].as_bool() != Some(true))
-            .map(|o| o.msp_id.clone())
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::NotApproved {
-                name: definition.name.clone(),
-                sequence: definition.sequence,
-                orgs: missing.join(", "),
-            })
+        let mut backoff = Backoff::new(COMMIT_READINESS_BOUND);
+        loop {
+            let output = self.peer(&peer, &check).await?;
+            let approvals = parse_approvals(&output.stdout).ok_or_else(|| {
+                Error::unparseable(
+                    &container,
+                    &check.args().join(" "),
+                    "JSON with an approvals object",
+                    &output.printed(),
+                )
+            })?;
+            let missing: Vec<String> = self
+                .topology
+                .orgs
+                .iter()
+                .filter(|o| approvals.get(&o.msp_id) != Some(&true))
+                .map(|o| o.msp_id.clone())
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            match backoff.pause() {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => {
+                    return Err(Error::NotApproved {
+                        name: definition.name.clone(),
+                        sequence: definition.sequence,
+                        orgs: missing.join(", "),
+                    })
+                }
+            }
         }
     }
 
     pub(super) async fn commit(&self, definition: &Definition) -> Result<()> {
         let commit = LifecycleCommand::Commit {
-            orderer: OrdererEndpoint::of(&self.topology),
+            orderer: self.orderer_endpoint().await?,
             definition: definition.clone(),
-            endorsers: self.endorsers(),
+            endorsers: self.endorsers()?,
         };
-        self.peer(&self.topology.peers()[0], &commit).await?;
+        self.peer(&self.committing_peer()?, &commit).await?;
         Ok(())
     }
 
     /// One peer of every org: enough to satisfy the default MAJORITY/ANY policies.
-    pub(crate) fn endorsers(&self) -> Vec<Endorser> {
+    pub(crate) fn endorsers(&self) -> Result<Vec<Endorser>> {
         self.topology
             .orgs
             .iter()
-            .filter_map(|o| self.first_peer(&o.msp_id))
-            .map(|p| Endorser::of(&p))
+            .map(|o| self.org_peer(&o.msp_id).map(|p| Endorser::of(&p)))
             .collect()
     }
 
-    pub(crate) fn first_peer(&self, msp_id: &str) -> Option<Node> {
+    /// The peer of an org that fabx talks to: its first.
+    pub(crate) fn org_peer(&self, msp_id: &str) -> Result<Node> {
         self.topology
             .peers()
             .into_iter()
             .find(|p| p.msp_id == msp_id)
+            .ok_or_else(|| Error::UnknownOrg {
+                msp_id: msp_id.to_string(),
+                known: self.topology.msp_ids().join(", "),
+            })
     }
 
-    /// Invokes with a constructor, endorsed by every org, and waits for the commit.
+    /// The peer that reads definitions, commits and submits invokes: the first org's.
+    pub(crate) fn committing_peer(&self) -> Result<Node> {
+        let first = self
+            .topology
+            .orgs
+            .first()
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "a topology with no peer organization".into(),
+                fix: "list at least one org with msp_id, domain and peers".into(),
+            })?;
+        self.org_peer(&first.msp_id)
+    }
+
+    /// An orderer to send transactions to: the first one whose container runs, so a
+    /// stopped orderer does not stop the network while Raft still has a quorum.
+    pub(crate) async fn orderer_endpoint(&self) -> Result<OrdererEndpoint> {
+        let orderers = self.topology.orderers();
+        for orderer in &orderers {
+            let container = self.topology.container_name(&orderer.host);
+            if self.engine.container_state(&container).await?.as_deref() == Some("running") {
+                return Ok(OrdererEndpoint::of(orderer));
+            }
+        }
+        Err(Error::OrderersDown {
+            orderers: orderers
+                .iter()
+                .map(|o| o.host.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// Invokes with a constructor, endorsed by every org, and waits for the commit;
+    /// returns what the CLI logged (the result line).
     pub(crate) async fn invoke_ctor(
         &self,
         channel: &str,
@@ -252,18 +331,22 @@ impl Network {
         is_init: bool,
     ) -> Result<String> {
         let invoke = ChaincodeCommand::Invoke {
-            orderer: OrdererEndpoint::of(&self.topology),
+            orderer: self.orderer_endpoint().await?,
             channel: channel.to_string(),
             name: name.to_string(),
             ctor: ctor.to_string(),
-            endorsers: self.endorsers(),
+            endorsers: self.endorsers()?,
             is_init,
         };
-        // The invoke result is only logged (at INFO).
-        let output = self.peer_logged(&self.topology.peers()[0], &invoke).await?;
+        let output = self
+            .peer_with(&self.committing_peer()?, &invoke, Check::Unchecked)
+            .await?;
         if !output.success() {
             return Err(chaincode_error(name, &output.last_error_line()));
         }
         Ok(output.stderr)
     }
 }
+
+/// How long commit readiness is polled for every org's approval to arrive.
+const COMMIT_READINESS_BOUND: Duration = Duration::from_secs(30);

@@ -4,6 +4,7 @@
 use super::Network;
 use crate::docker::{Engine, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
 use crate::error::{Error, Result};
+use crate::lock::{StateLock, LOCK_WAIT};
 use crate::reporter::{step, Reporter};
 use futures_util::future::try_join_all;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ impl DownOutcome {
 impl Network {
     /// Removes the network; a network that is not there is not an error.
     pub async fn down(&self, reporter: &dyn Reporter) -> Result<DownOutcome> {
+        let _lock = StateLock::acquire(self.layout.root(), "down", LOCK_WAIT, reporter).await?;
         step(
             reporter,
             "remove network",
@@ -72,10 +74,7 @@ pub async fn teardown(
         }
     }
     if let Some(dir) = dir.filter(|d| d.join(STATE_MARKER).is_file()) {
-        std::fs::remove_dir_all(&dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        std::fs::remove_dir_all(&dir).map_err(|source| Error::io("remove", &dir, source))?;
         // The default `.fabx/<network>` leaves an empty `.fabx` behind otherwise.
         if let Some(parent) = dir.parent().filter(|p| p.ends_with(".fabx")) {
             let _ = std::fs::remove_dir(parent);

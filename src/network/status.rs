@@ -126,7 +126,7 @@ impl Network {
         })
     }
 
-    async fn channels_of(&self, node: &Node) -> Result<Vec<ChannelInfo>> {
+    pub(super) async fn channels_of(&self, node: &Node) -> Result<Vec<ChannelInfo>> {
         match node.kind {
             NodeKind::Peer => {
                 let list = self.peer(node, &PeerCommand::ChannelList).await?;

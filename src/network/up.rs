@@ -6,12 +6,13 @@
 //! made; last, wait for a raft leader. Any failure after the first object was created
 //! removes everything again.
 
-use super::{down, Network};
+use super::{down, Check, Network};
 use crate::commands::{configtxgen_block, OsnadminCommand, PeerCommand};
 use crate::containers::{labels, node_spec, tools_spec};
 use crate::docker::{ContainerSpec, UploadFile, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
 use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
+use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::reporter::{step, Reporter};
 use crate::topology::{Node, NodeKind};
@@ -26,23 +27,34 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpOutcome {
-    Started { nodes: usize, elapsed: Duration },
-    AlreadyUp { containers: usize },
+    Started {
+        nodes: usize,
+        elapsed: Duration,
+    },
+    AlreadyUp {
+        containers: usize,
+    },
+    /// Stopped containers were started again and are ready, with their ledgers.
+    Restarted {
+        containers: Vec<String>,
+        elapsed: Duration,
+    },
 }
 
 impl Network {
-    /// Starts the network; a network that is already up is left as it is.
+    /// Starts the network. A network that is already up is left as it is; one whose
+    /// containers stopped (a reboot, a Docker restart) is started again with its ledgers.
     pub async fn up(&self, reporter: &dyn Reporter) -> Result<UpOutcome> {
         let started = Instant::now();
+        self.topology.validate("the topology")?;
+        let _lock = StateLock::acquire(self.layout.root(), "up", LOCK_WAIT, reporter).await?;
         let name = &self.topology.network;
         let existing = self
             .engine
             .containers_labelled(&[format!("{LABEL_NETWORK}={name}")])
             .await?;
         if !existing.is_empty() {
-            return Ok(UpOutcome::AlreadyUp {
-                containers: existing.len(),
-            });
+            return self.resume(&existing, reporter).await;
         }
         match self.engine.network_labels(name).await? {
             Some(labels) if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") => {
@@ -81,7 +93,7 @@ impl Network {
         step(reporter, "check host ports", async {
             for node in self.topology.nodes() {
                 for (_, port) in &node.host_ports {
-                    if std::net::TcpListener::bind(("0.0.0.0", *port)).is_err() {
+                    if std::net::TcpListener::bind((self.topology.host_ip(), *port)).is_err() {
                         return Err(Error::PortTaken {
                             port: *port,
                             node: node.host.clone(),
@@ -96,18 +108,7 @@ impl Network {
 
     async fn create(&self, reporter: &dyn Reporter) -> Result<()> {
         let root = self.layout.root();
-        if root.exists() {
-            let empty = root
-                .read_dir()
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false);
-            if !empty && !root.join(down::STATE_MARKER).is_file() {
-                return Err(Error::StateDirNotOurs {
-                    path: root.to_path_buf(),
-                });
-            }
-            std::fs::remove_dir_all(root).map_err(|source| io(root, source))?;
-        }
+        clear_state_dir(root)?;
         let marker = root.join(down::STATE_MARKER);
         crypto::write_file(
             &marker,
@@ -240,7 +241,7 @@ impl Network {
     async fn make_block(&self, block: &str) -> Result<()> {
         let tools = self.topology.tools_container();
         let args = configtxgen_block(configtx::PROFILE, &self.topology.channel, block);
-        self.exec_checked(&tools, args, vec![]).await?;
+        self.run_cli(&tools, args, vec![], Check::Checked).await?;
         let bytes = self.engine.download_file(&tools, block).await?;
         let path = self.layout.channel_block(&self.topology.channel);
         std::fs::create_dir_all(path.parent().expect("block path has a parent"))
@@ -262,7 +263,7 @@ impl Network {
     async fn join_peer(&self, peer: Node) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
         let path = self.layout.channel_block(&self.topology.channel);
-        let contents = std::fs::read(&path).map_err(|source| io(&path, source))?;
+        let contents = std::fs::read(&path).map_err(|source| Error::io("read", &path, source))?;
         let file = UploadFile {
             name: format!("{}.block", self.topology.channel),
             contents,
@@ -289,11 +290,37 @@ impl Network {
     }
 }
 
-fn io(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
+/// Empties a state directory left from an earlier network (only one fabx marked as its
+/// own), keeping the lock this command holds.
+fn clear_state_dir(root: &Path) -> Result<()> {
+    let entries: Vec<_> = root
+        .read_dir()
+        .map_err(|source| Error::io("read", root, source))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() != LOCK_FILE)
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
     }
+    if !root.join(down::STATE_MARKER).is_file() {
+        return Err(Error::StateDirNotOurs {
+            path: root.to_path_buf(),
+        });
+    }
+    for entry in entries {
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|source| Error::io("remove", &path, source))?;
+    }
+    Ok(())
+}
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::io("write", path, source)
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {

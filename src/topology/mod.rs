@@ -28,7 +28,15 @@ pub struct Topology {
     /// Empty: containers are named after their hosts (`peer0.org1.example.com`).
     #[serde(default)]
     pub container_prefix: String,
+    /// Host address the published ports bind to. Default 127.0.0.1: a laptop on a
+    /// public network must not expose the orderers' admin endpoints and the peers.
+    /// `0.0.0.0` publishes on every interface (another machine's application).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
 }
+
+/// Where published ports bind unless the topology says otherwise.
+pub const DEFAULT_HOST_IP: &str = "127.0.0.1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -236,6 +244,16 @@ impl Topology {
             .into_iter()
             .filter(|n| n.kind == NodeKind::Peer)
             .collect()
+    }
+
+    /// The host address published ports bind to.
+    pub fn host_ip(&self) -> &str {
+        self.host_ip.as_deref().unwrap_or(DEFAULT_HOST_IP)
+    }
+
+    /// Every peer org's MSP ID, in topology order.
+    pub fn msp_ids(&self) -> Vec<String> {
+        self.orgs.iter().map(|o| o.msp_id.clone()).collect()
     }
 
     pub fn org(&self, msp_id: &str) -> Option<&PeerOrg> {

@@ -4,7 +4,8 @@ use super::{parse_duration_ms, Topology, TopologyError};
 use std::collections::HashSet;
 
 impl Topology {
-    pub(super) fn validate(&self, file: &str) -> Result<(), TopologyError> {
+    /// Checks the whole topology; `file` names its source in errors.
+    pub fn validate(&self, file: &str) -> Result<(), TopologyError> {
         let bad = |field: String, problem: String, fix: &str| TopologyError::Invalid {
             file: file.to_string(),
             field,
@@ -34,6 +35,15 @@ impl Topology {
                 ),
                 "use letters, digits, '_', '.' or '-'",
             ));
+        }
+        if let Some(ip) = &self.host_ip {
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                return Err(bad(
+                    "host_ip".into(),
+                    format!("{ip:?} is not an IP address"),
+                    "give an address of this host such as 127.0.0.1 (the default), or 0.0.0.0 for every interface",
+                ));
+            }
         }
         for (field, image) in [
             ("images.peer", &self.images.peer),

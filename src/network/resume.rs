@@ -1,0 +1,172 @@
+//! `up` on a network that already has containers: all running and joined is "already
+//! up"; stopped ones (a reboot, a Docker restart, `docker stop`) are started again and
+//! waited for, keeping their ledgers (they live in the containers' volumes); a missing or
+//! broken node is an error naming it, and nothing is touched.
+
+use super::down::STATE_MARKER;
+use super::up::{UpOutcome, READY_TIMEOUT};
+use super::Network;
+use crate::docker::{LABEL_ROLE, ROLE_CHAINCODE};
+use crate::error::{Error, Result};
+use crate::reporter::{step, Reporter};
+use crate::topology::{Node, NodeKind};
+use crate::wait::{
+    await_log_after, count_log_lines, LogCondition, ORDERER_READY, PEER_READY, RAFT_LEADER,
+};
+use bollard::models::ContainerSummary;
+use futures_util::future::{join_all, try_join_all};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// States `docker start` brings back.
+const STARTABLE: &[&str] = &["exited", "created"];
+
+impl Network {
+    pub(super) async fn resume(
+        &self,
+        existing: &[ContainerSummary],
+        reporter: &dyn Reporter,
+    ) -> Result<UpOutcome> {
+        let started = Instant::now();
+        let states: HashMap<String, String> = existing
+            .iter()
+            .filter_map(|c| Some((container_name(c)?, state(c))))
+            .collect();
+        let broken = |what: &str, problem: String| Error::Broken {
+            network: self.topology.network.clone(),
+            what: what.to_string(),
+            problem,
+        };
+        if !self.layout.root().join(STATE_MARKER).is_file() {
+            return Err(broken(
+                "the state directory",
+                format!(
+                    "{} (crypto material and configuration) is gone",
+                    self.layout.root().display()
+                ),
+            ));
+        }
+        // Every node and the tools container must exist and be running or startable.
+        let tools = self.topology.tools_container();
+        let mut expected = vec![(tools.clone(), "the tools container".to_string())];
+        expected.extend(
+            self.topology
+                .nodes()
+                .iter()
+                .map(|n| (self.topology.container_name(&n.host), n.host.clone())),
+        );
+        let mut stopped = Vec::new();
+        for (container, what) in &expected {
+            match states.get(container).map(String::as_str) {
+                None => return Err(broken(what, format!("has no container ({container})"))),
+                Some("running") => {}
+                Some(s) if STARTABLE.contains(&s) => stopped.push(container.clone()),
+                Some(other) => {
+                    return Err(broken(
+                        what,
+                        format!("its container {container} is {other}"),
+                    ))
+                }
+            }
+        }
+        // Chaincode servers come back too.
+        let chaincode: Vec<String> = existing
+            .iter()
+            .filter(|c| role(c) == Some(ROLE_CHAINCODE) && STARTABLE.contains(&state(c).as_str()))
+            .filter_map(container_name)
+            .collect();
+        if stopped.is_empty() && chaincode.is_empty() {
+            self.check_joined().await?;
+            return Ok(UpOutcome::AlreadyUp {
+                containers: existing.len(),
+            });
+        }
+        let stopped_nodes: Vec<Node> = self
+            .topology
+            .nodes()
+            .into_iter()
+            .filter(|n| stopped.contains(&self.topology.container_name(&n.host)))
+            .collect();
+        if stopped.contains(&tools) {
+            step(reporter, "start tools", self.engine.start_container(&tools)).await?;
+        }
+        let restarts = stopped_nodes.iter().map(|node| async move {
+            step(
+                reporter,
+                &format!("start {} again", node.host),
+                self.restart_node(node),
+            )
+            .await
+        });
+        try_join_all(restarts).await?;
+        let servers = chaincode.iter().map(|container| async move {
+            step(
+                reporter,
+                &format!("start {container} again"),
+                self.engine.start_container(container),
+            )
+            .await
+        });
+        try_join_all(servers).await?;
+        step(reporter, "check channels", self.check_joined()).await?;
+        let mut containers = stopped;
+        containers.extend(chaincode);
+        Ok(UpOutcome::Restarted {
+            containers,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Starts a stopped node and waits for it to serve again (an orderer also for its
+    /// Raft leader), counting only what it logs from now on.
+    async fn restart_node(&self, node: &Node) -> Result<()> {
+        let container = self.topology.container_name(&node.host);
+        let conditions: &[LogCondition] = match node.kind {
+            NodeKind::Orderer => &[ORDERER_READY, RAFT_LEADER],
+            NodeKind::Peer => &[PEER_READY],
+        };
+        let mut seen = Vec::new();
+        for condition in conditions {
+            seen.push(count_log_lines(&self.engine, &container, *condition).await?);
+        }
+        self.engine.start_container(&container).await?;
+        for (condition, seen) in conditions.iter().zip(seen) {
+            await_log_after(&self.engine, &container, *condition, seen, READY_TIMEOUT).await?;
+        }
+        Ok(())
+    }
+
+    /// Every node has joined the topology's channel.
+    async fn check_joined(&self) -> Result<()> {
+        let nodes = self.topology.nodes();
+        let checks = nodes.iter().map(|node| async move {
+            let channels = self.channels_of(node).await?;
+            Ok::<_, Error>(channels.iter().any(|c| c.name == self.topology.channel))
+        });
+        for (node, joined) in nodes.iter().zip(join_all(checks).await) {
+            if !joined? {
+                return Err(Error::Broken {
+                    network: self.topology.network.clone(),
+                    what: node.host.clone(),
+                    problem: format!("has not joined channel {}", self.topology.channel),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn container_name(c: &ContainerSummary) -> Option<String> {
+    c.names
+        .as_ref()?
+        .first()
+        .map(|n| n.trim_start_matches('/').to_string())
+}
+
+fn state(c: &ContainerSummary) -> String {
+    c.state.map(|s| s.to_string()).unwrap_or_default()
+}
+
+fn role(c: &ContainerSummary) -> Option<&str> {
+    c.labels.as_ref()?.get(LABEL_ROLE).map(String::as_str)
+}
