@@ -35,6 +35,9 @@ impl PeerCli for PeerCommand {
     }
 }
 
+/// How long the `peer` CLI may take to connect to a peer or an orderer.
+pub const DIAL_TIMEOUT: &str = "10s";
+
 /// Environment that makes the `peer` CLI act as the org admin against `peer`, over TLS.
 pub fn peer_env(peer: &Node, command: &impl PeerCli) -> Vec<String> {
     let logging = if command.result_is_logged() {
@@ -49,6 +52,9 @@ pub fn peer_env(peer: &Node, command: &impl PeerCli) -> Vec<String> {
         format!("CORE_PEER_ADDRESS={}:{}", peer.host, ports::PEER),
         format!("CORE_PEER_TLS_ROOTCERT_FILE={}/tls/ca.crt", container::NODE),
         format!("FABRIC_LOGGING_SPEC={logging}"),
+        // The CLI dials peers with core.yaml's 3 s; a busy machine needs more, and a
+        // dial that still fails is retried (see crate::transient).
+        format!("CORE_PEER_CLIENT_CONNTIMEOUT={DIAL_TIMEOUT}"),
     ]
 }
 

@@ -80,6 +80,8 @@ pub enum Error {
     OrderersDown { orderers: String },
     #[error("unknown organization {msp_id} (known: {known})")]
     UnknownOrg { msp_id: String, known: String },
+    #[error("chaincode {name} is not reachable: the peer cannot connect to its server ({cause}); run `fabx deploy {name}` again to restart its containers")]
+    ChaincodeDown { name: String, cause: String },
     #[error("chaincode {name} failed: {message}")]
     ChaincodeFailed { name: String, message: String },
     #[error("chaincode definition {name} (sequence {sequence}) is not approved by {orgs} (approve it for those orgs, or check the definition)")]

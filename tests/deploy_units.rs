@@ -103,7 +103,7 @@ fn lifecycle_commands_render_the_peer_cli_arguments() {
     assert_eq!(
         approve.args().join(" "),
         "peer lifecycle chaincode approveformyorg -o orderer.example.com:7050 --tls --cafile /fabx/tlsca/example.com.pem \
-         --channelID channel1 --name examplecc --version 1.0 --sequence 3 --init-required --package-id examplecc_1.0:ab"
+         --connTimeout 10s --channelID channel1 --name examplecc --version 1.0 --sequence 3 --init-required --package-id examplecc_1.0:ab"
     );
     let endorsers: Vec<Endorser> = topology.peers().iter().map(Endorser::of).collect();
     let commit = LifecycleCommand::Commit {
@@ -200,6 +200,54 @@ fn chaincode_errors_carry_the_chaincode_message() {
     );
     let other = fabx::deploy::chaincode_error("cc", "Error: failed to connect");
     assert_eq!(other.to_string(), "chaincode cc failed: failed to connect");
+    let down = r#"Error: endorsement failure during invoke. response: status:500 message:"error in simulation: failed to execute transaction 4ee1: could not launch chaincode examplecc_1.0:3f9c: connection to examplecc_1.0:3f9c failed: error cannot create connection for examplecc_1.0:3f9c: error creating grpc connection to examplecc.org1.example.com:9999: failed to create new connection: connection error: desc = \"transport: error while dialing: dial tcp: lookup examplecc.org1.example.com on 127.0.0.11:53: no such host\"""#;
+    let err = fabx::deploy::chaincode_error("examplecc", down).to_string();
+    assert!(err.starts_with("chaincode examplecc is not reachable: the peer cannot connect to its server (transport: error while dialing: dial tcp: lookup examplecc.org1.example.com"), "{err}");
+    assert!(
+        err.ends_with("run `fabx deploy examplecc` again to restart its containers"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lifecycle_json_is_read_strictly() {
+    use fabx::deploy::{parse_approvals, parse_approved_package, parse_committed};
+    let committed = parse_committed(r#"{"sequence":2,"version":"1.1","endorsement_plugin":"escc","validation_plugin":"vscc","validation_parameter":"EiAvQ2hhbm5lbC9BcHBsaWNhdGlvbi9FbmRvcnNlbWVudA==","collections":{},"init_required":true,"approvals":{"Org1MSP":true,"Org2MSP":true}}"#).unwrap();
+    assert_eq!(
+        (
+            committed.sequence,
+            committed.version.as_str(),
+            committed.init_required
+        ),
+        (2, "1.1", true)
+    );
+    // Fabric leaves false fields out.
+    let plain = parse_committed(r#"{"sequence":1,"version":"1.0","approvals":{}}"#).unwrap();
+    assert!(!plain.init_required);
+    // Anything else is not guessed at: no sequence 0, no empty version.
+    assert_eq!(
+        parse_committed("Committed chaincode definition for chaincode 'cc' on channel 'c':"),
+        None
+    );
+    assert_eq!(parse_committed(r#"{"version":"1.0"}"#), None);
+    assert_eq!(parse_committed(r#"{"sequence":"1","version":"1.0"}"#), None);
+
+    let approvals = parse_approvals(r#"{"approvals":{"Org1MSP":true,"Org2MSP":false}}"#).unwrap();
+    assert_eq!(approvals.get("Org1MSP"), Some(&true));
+    assert_eq!(approvals.get("Org2MSP"), Some(&false));
+    assert_eq!(parse_approvals("Chaincode definition for chaincode 'cc', version '1.0', sequence '1' on channel 'c' approval status by org:"), None);
+    assert_eq!(parse_approvals(r#"{"approvals":{"Org1MSP":"yes"}}"#), None);
+
+    let approved = r#"{"sequence":1,"version":"1.0","endorsement_plugin":"escc","validation_plugin":"vscc","validation_parameter":"","collections":{},"source":{"Type":{"LocalPackage":{"package_id":"cc_1.0:ab12"}}}}"#;
+    assert_eq!(
+        parse_approved_package(approved),
+        Some(Some("cc_1.0:ab12".to_string()))
+    );
+    assert_eq!(
+        parse_approved_package(r#"{"sequence":1,"source":{"Type":{"Unavailable":{}}}}"#),
+        Some(None)
+    );
+    assert_eq!(parse_approved_package(r#"{"sequence":1}"#), None);
 }
 
 #[test]

@@ -21,7 +21,16 @@ impl OrdererEndpoint {
     }
 
     fn args(&self) -> Vec<String> {
-        strings(&["-o", &self.address, "--tls", "--cafile", &self.ca_file])
+        strings(&[
+            "-o",
+            &self.address,
+            "--tls",
+            "--cafile",
+            &self.ca_file,
+            // The orderer dial timeout is only a flag (default 3 s).
+            "--connTimeout",
+            crate::commands::DIAL_TIMEOUT,
+        ])
     }
 }
 

@@ -13,8 +13,19 @@ pub fn installed_package_id(stderr: &str) -> Option<String> {
     rest.split_once('\'').map(|(id, _)| id.to_string())
 }
 
-/// Turns the peer CLI's endorsement failure into the chaincode's own message.
+/// Turns the peer CLI's endorsement failure into the chaincode's own message, or says
+/// the chaincode server cannot be reached.
 pub fn chaincode_error(name: &str, line: &str) -> Error {
+    if line.contains("could not launch chaincode") {
+        let cause = line
+            .rsplit_once("desc = ")
+            .map(|(_, c)| c.trim_matches(|c| c == '"' || c == '\\'))
+            .unwrap_or(line);
+        return Error::ChaincodeDown {
+            name: name.to_string(),
+            cause: cause.to_string(),
+        };
+    }
     let message = line
         .split_once("message:")
         .map(|(_, m)| unquote(m.trim()))
@@ -82,12 +93,17 @@ pub fn parse_committed(stdout: &str) -> Option<Committed> {
     })
 }
 
-/// `queryapproved -O json`: the approved package ID.
-pub fn parse_approved_package(stdout: &str) -> Option<String> {
+/// `queryapproved -O json`: the approved package ID, or Some(None) when the definition
+/// was approved with no package (`Unavailable`); None when the output is not that.
+pub fn parse_approved_package(stdout: &str) -> Option<Option<String>> {
     let json: serde_json::Value = serde_json::from_str(stdout).ok()?;
-    json["source"]["Type"]["LocalPackage"]["package_id"]
+    let source = &json["source"]["Type"];
+    if source.get("Unavailable").is_some() {
+        return Some(None);
+    }
+    source["LocalPackage"]["package_id"]
         .as_str()
-        .map(String::from)
+        .map(|id| Some(id.to_string()))
 }
 
 /// `checkcommitreadiness -O json`: each org's approval.

@@ -137,7 +137,7 @@ impl Network {
                     &output.printed(),
                 )
             })?;
-            Ok::<_, Error>(approved == serving(servers, &org.msp_id)?.package.id())
+            Ok::<_, Error>(approved == Some(serving(servers, &org.msp_id)?.package.id()))
         });
         let all = join_all(checks)
             .await
@@ -205,7 +205,7 @@ impl Network {
                     package_id: serving(servers, &org.msp_id)?.package.id(),
                 };
                 let name = format!("approve for {}", org.msp_id);
-                step(reporter, &name, self.peer(&peer, &approve)).await
+                step(reporter, &name, self.approve(&peer, &approve)).await
             }
         });
         join_all(approvals)
@@ -213,6 +213,20 @@ impl Network {
             .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(())
+    }
+
+    /// Approves; an org that already approved exactly this (a deploy that failed after
+    /// its approvals, run again) is done.
+    async fn approve(&self, peer: &Node, approve: &LifecycleCommand) -> Result<()> {
+        let output = self.peer_with(peer, approve, Check::Unchecked).await?;
+        if output.success() || output.stderr.contains(ALREADY_APPROVED) {
+            return Ok(());
+        }
+        Err(Error::Command {
+            container: self.topology.container_name(&peer.host),
+            command: approve.args().join(" "),
+            message: output.last_error_line(),
+        })
     }
 
     /// Polls commit readiness on the committing peer until every org's approval has
@@ -347,6 +361,9 @@ impl Network {
         Ok(output.stderr)
     }
 }
+
+/// What the peer answers to an approval it already has.
+const ALREADY_APPROVED: &str = "with unchanged content";
 
 /// How long commit readiness is polled for every org's approval to arrive.
 const COMMIT_READINESS_BOUND: Duration = Duration::from_secs(30);

@@ -179,3 +179,63 @@ pub fn report(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
 }
+
+fn docker() -> bollard::Docker {
+    bollard::Docker::connect_with_defaults().expect("a Docker engine")
+}
+
+/// Names of every container labelled with the fabx network, sorted.
+pub async fn containers_of(network: &str) -> Vec<String> {
+    let filters = HashMap::from([("label".to_string(), vec![format!("fabx.network={network}")])]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let mut names: Vec<String> = docker()
+        .list_containers(Some(options))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| {
+            c.names?
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// `docker stop`: what a Docker restart or a reboot does to a container.
+pub async fn stop(container: &str) {
+    let options = bollard::query_parameters::StopContainerOptionsBuilder::default()
+        .t(5)
+        .build();
+    docker()
+        .stop_container(container, Some(options))
+        .await
+        .unwrap_or_else(|e| panic!("stopping {container}: {e}"));
+}
+
+/// `docker kill`: a process that dies.
+pub async fn kill(container: &str) {
+    docker()
+        .kill_container(
+            container,
+            None::<bollard::query_parameters::KillContainerOptions>,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("killing {container}: {e}"));
+}
+
+/// `docker rm -f -v`: an object removed behind fabx's back.
+pub async fn remove(container: &str) {
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    docker()
+        .remove_container(container, Some(options))
+        .await
+        .unwrap_or_else(|e| panic!("removing {container}: {e}"));
+}
