@@ -1,9 +1,11 @@
-//! Waiting as named conditions on what a container prints, never fixed sleeps.
+//! Waiting as named conditions, never fixed sleeps: a line a container prints
+//! ([`LogCondition`]), or a server that accepts connections from where its client runs
+//! ([`Reachable`]). Polled Fabric queries use [`crate::transient::Backoff`] in the same way.
 //!
 //! Each wait is bounded; on timeout or when the container stops first, the error names
 //! the container and the condition and carries its last log lines.
 
-use crate::docker::Engine;
+use crate::docker::{DockerError, Engine};
 use futures_util::StreamExt;
 use std::time::Duration;
 
@@ -31,6 +33,32 @@ pub const RAFT_LEADER: LogCondition = LogCondition {
     name: "raft leader elected",
     needle: "Raft leader changed",
 };
+
+/// A server that accepts TCP connections, probed from inside the container that will
+/// dial it, so the probe takes the very path (DNS name, Docker network) the client will.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reachable {
+    /// The container the probe runs in (it needs bash, as the Fabric images have).
+    pub from: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// True once `target` accepts a connection, false when `timeout` passed first. The
+/// whole wait is one exec: a connection attempt every 50 ms inside the container.
+pub async fn await_reachable(
+    engine: &Engine,
+    target: &Reachable,
+    timeout: Duration,
+) -> Result<bool, DockerError> {
+    let tries = timeout.as_millis() / 50;
+    let script = format!(
+        "i=0; while [ $i -lt {tries} ]; do (exec 3<>/dev/tcp/{}/{}) 2>/dev/null && exit 0; i=$((i+1)); sleep 0.05; done; exit 1",
+        target.host, target.port
+    );
+    let command = ["bash".to_string(), "-c".to_string(), script];
+    Ok(engine.exec(&target.from, &command, &[]).await?.success())
+}
 
 /// How many log lines an error carries.
 const TAIL_LINES: usize = 12;

@@ -48,9 +48,11 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         network: topology.network.clone(),
     };
     let before = common::docker_objects(&engine).await;
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory fabx creates itself (its mode is checked).
+    let state = tmp.path().join("state");
 
-    let (ok, stdout, stderr) = fabx(dir.path(), &["up", "--json"]);
+    let (ok, stdout, stderr) = fabx(state.as_path(), &["up", "--json"]);
     assert!(ok, "fabx up failed: {stderr}");
     let lines: Vec<serde_json::Value> = stdout
         .lines()
@@ -70,9 +72,34 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         "{TEST}: fabx up took {} ms",
         summary["duration_ms"]
     ));
-    assert!(dir.path().join("crypto").is_dir());
+    assert!(state.as_path().join("crypto").is_dir());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(state.as_path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700, "the state directory holds keys");
+    // Every published port listens on localhost only.
+    let peer = engine
+        .client()
+        .inspect_container(
+            "peer0.org1.example.com",
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .unwrap();
+    let bindings = peer.host_config.unwrap().port_bindings.unwrap();
+    let published: Vec<_> = bindings.values().flatten().flatten().collect();
+    assert!(!published.is_empty());
+    assert!(
+        published
+            .iter()
+            .all(|b| b.host_ip.as_deref() == Some("127.0.0.1")),
+        "{published:?}"
+    );
 
-    let (ok, stdout, stderr) = fabx(dir.path(), &["status", "--json"]);
+    let (ok, stdout, stderr) = fabx(state.as_path(), &["status", "--json"]);
     assert!(ok, "{stderr}");
     let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let nodes = status["nodes"].as_array().unwrap();
@@ -83,12 +110,13 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         assert_eq!(n["channels"][0]["name"], "channel1", "{n}");
     }
 
-    let (ok, stdout, _) = fabx(dir.path(), &["up"]);
+    // A second up finds every node running and joined.
+    let (ok, stdout, _) = fabx(state.as_path(), &["up"]);
     assert!(ok && stdout.contains("already up"), "{stdout}");
 
     // Issue 4's flow: deploy with init, invoke, query on both orgs.
     let (ok, stdout, stderr) = fabx(
-        dir.path(),
+        state.as_path(),
         &[
             "deploy",
             "examplecc",
@@ -106,17 +134,17 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         "{stdout}"
     );
     let (ok, _, stderr) = fabx(
-        dir.path(),
+        state.as_path(),
         &["invoke", "examplecc", "invoke", "a", "b", "20"],
     );
     assert!(ok, "{stderr}");
     assert_eq!(
-        fabx(dir.path(), &["query", "examplecc", "query", "a"]).1,
+        fabx(state.as_path(), &["query", "examplecc", "query", "a"]).1,
         "80\n"
     );
     assert_eq!(
         fabx(
-            dir.path(),
+            state.as_path(),
             &["query", "examplecc", "query", "b", "--org", "Org2MSP"]
         )
         .1,
@@ -124,7 +152,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     );
     assert_eq!(
         fabx(
-            dir.path(),
+            state.as_path(),
             &["query", "examplecc", "-c", r#"{"Args":["query","b"]}"#]
         )
         .1,
@@ -132,7 +160,10 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     );
 
     // A chaincode error: non-zero exit with the chaincode's message.
-    let (ok, _, stderr) = fabx(dir.path(), &["invoke", "examplecc", "invoke", "a", "b"]);
+    let (ok, _, stderr) = fabx(
+        state.as_path(),
+        &["invoke", "examplecc", "invoke", "a", "b"],
+    );
     assert!(!ok);
     assert_eq!(
         stderr.trim(),
@@ -141,7 +172,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
 
     // An image built elsewhere, following the Fabric samples' env convention.
     let (ok, _, stderr) = fabx(
-        dir.path(),
+        state.as_path(),
         &[
             "deploy",
             "imagecc",
@@ -158,7 +189,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     assert!(ok, "{stderr}");
     assert_eq!(
         fabx(
-            dir.path(),
+            state.as_path(),
             &["query", "imagecc", "query", "y", "--org", "Org2MSP"]
         )
         .1,
@@ -166,13 +197,13 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     );
 
     // Bad input leaves the network healthy.
-    let (ok, _, stderr) = fabx(dir.path(), &["deploy", "nosuchcc"]);
+    let (ok, _, stderr) = fabx(state.as_path(), &["deploy", "nosuchcc"]);
     assert!(
         !ok && stderr.contains("chaincode directory chaincode/nosuchcc not found"),
         "{stderr}"
     );
     let (ok, _, stderr) = fabx(
-        dir.path(),
+        state.as_path(),
         &["query", "examplecc", "query", "a", "--org", "Org9MSP"],
     );
     assert!(
@@ -180,15 +211,15 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         "{stderr}"
     );
     assert_eq!(
-        fabx(dir.path(), &["query", "examplecc", "query", "a"]).1,
+        fabx(state.as_path(), &["query", "examplecc", "query", "a"]).1,
         "80\n"
     );
 
-    let (ok, stdout, stderr) = fabx(dir.path(), &["down"]);
+    let (ok, stdout, stderr) = fabx(state.as_path(), &["down"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("removed: 10 containers"), "{stdout}");
-    assert!(!dir.path().exists());
-    let (ok, stdout, _) = fabx(dir.path(), &["down"]);
+    assert!(!state.as_path().exists());
+    let (ok, stdout, _) = fabx(state.as_path(), &["down"]);
     assert!(ok && stdout.contains("nothing to remove"), "{stdout}");
 
     assert_eq!(common::docker_objects(&engine).await, before);

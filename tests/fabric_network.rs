@@ -46,7 +46,7 @@ async fn up_and_check(test: &str, topology: Topology, orderers: usize, peers: us
         assert_eq!(node.error, None, "{node:?}");
         assert_eq!(node.channels.len(), 1, "{node:?}");
         assert_eq!(node.channels[0].name, topology.channel);
-        assert!(node.channels[0].height.unwrap_or(0) >= 1, "{node:?}");
+        assert!(node.channels[0].height >= 1, "{node:?}");
     }
     assert!(state
         .join("channel")

@@ -31,7 +31,7 @@ async fn examplecc_on_fabric_3() {
         status
             .nodes
             .iter()
-            .all(|n| n.channels.len() == 1 && n.channels[0].height >= Some(1)),
+            .all(|n| n.channels.len() == 1 && n.channels[0].height >= 1),
         "{status:#?}"
     );
     // The stock 3.x peer runs our builder (dash, no jq) and dials the chaincode server.

@@ -154,12 +154,22 @@ fn peer_and_osnadmin_commands_render_their_arguments() {
 #[test]
 fn cli_output_is_parsed() {
     let list = "2026-11-21 INFO some log\nChannels peers has joined: \nchannel1\nother\n";
-    assert_eq!(parse_peer_channel_list(list), ["channel1", "other"]);
-    assert!(parse_peer_channel_list("Channels peers has joined: \n").is_empty());
+    assert_eq!(
+        parse_peer_channel_list(list).unwrap(),
+        ["channel1", "other"]
+    );
+    assert!(parse_peer_channel_list("Channels peers has joined: \n")
+        .unwrap()
+        .is_empty());
+    assert_eq!(parse_peer_channel_list("Error: something else"), None);
     let info = "Blockchain info: {\"height\":7,\"currentBlockHash\":\"x\"}\n";
     assert_eq!(parse_peer_height(info), Some(7));
     assert_eq!(parse_peer_height("garbage"), None);
     let osn = "Status: 200\n{\n\t\"systemChannel\": null,\n\t\"channels\": [{\"name\": \"channel1\", \"url\": \"/x\"}]\n}\n";
-    assert_eq!(parse_osnadmin_list(osn), ["channel1"]);
-    assert!(parse_osnadmin_list("Status: 200\n{\"channels\": null}").is_empty());
+    assert_eq!(parse_osnadmin_list(osn).unwrap(), ["channel1"]);
+    assert!(parse_osnadmin_list("Status: 200\n{\"channels\": null}")
+        .unwrap()
+        .is_empty());
+    assert_eq!(parse_osnadmin_list("Status: 200\n{\"error\": \"x\"}"), None);
+    assert_eq!(parse_osnadmin_list("Status: 500"), None);
 }

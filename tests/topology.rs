@@ -187,3 +187,46 @@ fn durations() {
     assert_eq!(parse_duration_ms("2"), None);
     assert_eq!(parse_duration_ms("-1s"), None);
 }
+
+#[test]
+fn published_ports_bind_to_localhost_unless_the_topology_says_otherwise() {
+    let t = Topology::parse(MINIMAL, "t.yaml").unwrap();
+    assert_eq!(t.host_ip(), "127.0.0.1");
+    let everywhere = Topology::parse(&format!("{MINIMAL}host_ip: 0.0.0.0\n"), "t.yaml").unwrap();
+    assert_eq!(everywhere.host_ip(), "0.0.0.0");
+    let text = format!("{MINIMAL}host_ip: cafe.example.com\n");
+    assert_eq!(invalid(&text).1, "host_ip");
+    let spec = fabx::containers::node_spec(&t, &fabx::Layout::new("/s"), &t.peers()[0]);
+    assert_eq!(spec.host_ip, "127.0.0.1");
+}
+
+#[test]
+fn the_harness_builder_validates_like_a_topology_file() {
+    use fabx::harness::TestNetwork;
+    for (builder, field) in [
+        (TestNetwork::builder().orgs(0), "orgs"),
+        (TestNetwork::builder().peers_per_org(0), "orgs[0].peers"),
+        (TestNetwork::builder().orderers(0), "orderer_org.orderers"),
+        (TestNetwork::builder().channel("Bad_Channel"), "channel"),
+    ] {
+        match builder.build() {
+            Err(fabx::Error::Topology(TopologyError::Invalid {
+                file, field: got, ..
+            })) => {
+                assert_eq!(file, "harness::TopologyBuilder");
+                assert_eq!(got, field);
+            }
+            other => panic!("expected a validation error for {field}, got {other:?}"),
+        }
+    }
+    let ok = TestNetwork::builder()
+        .orgs(3)
+        .peers_per_org(2)
+        .orderers(1)
+        .build()
+        .unwrap();
+    assert_eq!(
+        (ok.orgs.len(), ok.peers().len(), ok.orderers().len()),
+        (3, 6, 1)
+    );
+}

@@ -24,10 +24,7 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
             None => node
                 .channels
                 .iter()
-                .map(|c| match c.height {
-                    Some(h) => format!("{} (height {h})", c.name),
-                    None => c.name.clone(),
-                })
+                .map(|c| format!("{} (height {})", c.name, c.height))
                 .collect::<Vec<_>>()
                 .join(", "),
         };

@@ -8,6 +8,7 @@ use crate::docker::{ContainerSpec, LABEL_MSP, ROLE_CHAINCODE};
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::topology::Topology;
+use crate::wait::{await_reachable, Reachable};
 use std::time::Duration;
 
 /// Label with the package label (`<name>_<version>` by default) on chaincode containers.
@@ -153,24 +154,20 @@ impl Network {
     }
 
     /// Waits until a peer that dials the server can open a TCP connection to it, or the
-    /// container exits. The probe runs in the peer container, so it checks the very path
-    /// (DNS name, network) the peer will use.
+    /// container exits.
     async fn await_accepting(&self, server: &ChaincodeServer) -> Result<()> {
         let peer = self.org_peer(server.dialled_by())?;
-        let probe_container = self.topology.container_name(&peer.host);
-        let tries = SERVER_TIMEOUT.as_millis() / 50;
-        let script = format!(
-            "i=0; while [ $i -lt {tries} ]; do (exec 3<>/dev/tcp/{}/{CHAINCODE_PORT}) 2>/dev/null && exit 0; i=$((i+1)); sleep 0.05; done; exit 1",
-            server.host
-        );
-        let command = ["bash".to_string(), "-c".to_string(), script];
-        let probe = self.engine.exec(&probe_container, &command, &[]);
+        let target = Reachable {
+            from: self.topology.container_name(&peer.host),
+            host: server.host.clone(),
+            port: CHAINCODE_PORT,
+        };
         let tail = |engine: crate::docker::Engine, container: String| async move {
             engine.logs_tail(&container, 12).await.unwrap_or_default()
         };
         tokio::select! {
-            result = probe => {
-                if result?.success() {
+            reached = await_reachable(&self.engine, &target, SERVER_TIMEOUT) => {
+                if reached? {
                     return Ok(());
                 }
                 Err(Error::ChaincodeUnreachable {

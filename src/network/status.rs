@@ -2,9 +2,10 @@
 //! joined and their heights (asked of the nodes themselves).
 
 use super::Network;
+use crate::commands::PeerCli;
 use crate::commands::{OsnadminCommand, PeerCommand};
 use crate::docker::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::topology::{Node, NodeKind};
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -12,7 +13,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ChannelInfo {
     pub name: String,
-    pub height: Option<u64>,
+    pub height: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -126,55 +127,83 @@ impl Network {
         })
     }
 
+    /// The channels a node has joined and their heights; output that cannot be read is
+    /// an error (a node is never shown as having no channels because of it).
     pub(super) async fn channels_of(&self, node: &Node) -> Result<Vec<ChannelInfo>> {
-        match node.kind {
+        let container = self.topology.container_name(&node.host);
+        let (names, expected) = match node.kind {
             NodeKind::Peer => {
-                let list = self.peer(node, &PeerCommand::ChannelList).await?;
-                let names = parse_peer_channel_list(&list.stdout);
-                let infos = join_all(names.into_iter().map(|name| async move {
-                    let info = PeerCommand::ChannelGetInfo {
-                        channel: name.clone(),
-                    };
-                    let height = self
-                        .peer(node, &info)
-                        .await
-                        .ok()
-                        .and_then(|o| parse_peer_height(&o.stdout));
-                    ChannelInfo { name, height }
-                }));
-                Ok(infos.await)
+                let list = PeerCommand::ChannelList;
+                let output = self.peer(node, &list).await?;
+                let names = parse_peer_channel_list(&output.stdout);
+                (names, (list.args().join(" "), output.printed()))
             }
             NodeKind::Orderer => {
-                let list = self.osnadmin(node, &OsnadminCommand::List).await?;
-                let names = parse_osnadmin_list(&list.stdout);
-                let infos = join_all(names.into_iter().map(|name| async move {
-                    let info = OsnadminCommand::Info {
-                        channel: name.clone(),
-                    };
-                    let height = self
-                        .osnadmin(node, &info)
-                        .await
-                        .ok()
-                        .and_then(|o| json_body(&o.stdout))
-                        .and_then(|v| v["height"].as_u64());
-                    ChannelInfo { name, height }
-                }));
-                Ok(infos.await)
+                let list = OsnadminCommand::List;
+                let output = self.osnadmin(node, &list).await?;
+                let names = parse_osnadmin_list(&output.stdout);
+                (names, (list.args(node).join(" "), output.printed()))
             }
-        }
+        };
+        let Some(names) = names else {
+            let (command, printed) = expected;
+            return Err(Error::unparseable(
+                &container,
+                &command,
+                "a list of channels",
+                &printed,
+            ));
+        };
+        let infos = names.into_iter().map(|name| async move {
+            let height = self.height(node, &name).await?;
+            Ok::<_, Error>(ChannelInfo { name, height })
+        });
+        join_all(infos).await.into_iter().collect()
+    }
+
+    /// A channel's block height on a node.
+    async fn height(&self, node: &Node, channel: &str) -> Result<u64> {
+        let container = self.topology.container_name(&node.host);
+        let (height, command, output) = match node.kind {
+            NodeKind::Peer => {
+                let info = PeerCommand::ChannelGetInfo {
+                    channel: channel.to_string(),
+                };
+                let output = self.peer(node, &info).await?;
+                (parse_peer_height(&output.stdout), info.args(), output)
+            }
+            NodeKind::Orderer => {
+                let info = OsnadminCommand::Info {
+                    channel: channel.to_string(),
+                };
+                let output = self.osnadmin(node, &info).await?;
+                let height = json_body(&output.stdout).and_then(|v| v["height"].as_u64());
+                (height, info.args(node), output)
+            }
+        };
+        height.ok_or_else(|| {
+            Error::unparseable(
+                &container,
+                &command.join(" "),
+                "a block height",
+                &output.printed(),
+            )
+        })
     }
 }
 
-/// `peer channel list` prints a header line, then one channel per line.
-pub fn parse_peer_channel_list(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .skip_while(|l| !l.contains("has joined"))
-        .skip(1)
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
+/// `peer channel list` prints a header line, then one channel per line; None without
+/// the header.
+pub fn parse_peer_channel_list(stdout: &str) -> Option<Vec<String>> {
+    let mut lines = stdout.lines().skip_while(|l| !l.contains("has joined"));
+    lines.next()?;
+    Some(
+        lines
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    )
 }
 
 /// `peer channel getinfo` prints `Blockchain info: {"height":3,...}`.
@@ -189,12 +218,16 @@ fn json_body(stdout: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&stdout[start..]).ok()
 }
 
-/// The channel names in `osnadmin channel list` output.
-pub fn parse_osnadmin_list(stdout: &str) -> Vec<String> {
-    json_body(stdout)
-        .and_then(|v| v["channels"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|c| c["name"].as_str().map(String::from))
-        .collect()
+/// The channel names in `osnadmin channel list` output (`"channels": null` when there
+/// are none); None when the output is not that.
+pub fn parse_osnadmin_list(stdout: &str) -> Option<Vec<String>> {
+    let body = json_body(stdout)?;
+    match &body["channels"] {
+        serde_json::Value::Null if body.get("channels").is_some() => Some(vec![]),
+        serde_json::Value::Array(channels) => channels
+            .iter()
+            .map(|c| c["name"].as_str().map(String::from))
+            .collect(),
+        _ => None,
+    }
 }
