@@ -130,6 +130,13 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         // A static org leader gets its blocks at once; leader election costs ~5 s per join.
         ("CORE_PEER_GOSSIP_USELEADERELECTION", "false".into()),
         ("CORE_PEER_GOSSIP_ORGLEADER", "true".into()),
+        // Discovery (what a Gateway plans endorsements with) learns a peer's chaincodes
+        // from its state info, pushed every 4 s by default: a new chaincode would wait
+        // that long. A failed gossip probe is retried after 25 s by default (`up` orders
+        // the joins so that probes do not fail; this bounds the wait if one still does).
+        ("CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL", "500ms".into()),
+        ("CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL", "1s".into()),
+        ("CORE_PEER_GOSSIP_RECONNECTINTERVAL", "2s".into()),
         ("CORE_PEER_LOCALMSPID", node.msp_id.clone()),
         (
             "CORE_PEER_MSPCONFIGPATH",
@@ -138,7 +145,13 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         ("CORE_PEER_TLS_ENABLED", "true".into()),
         ("CORE_PEER_TLS_CERT_FILE", format!("{tls}/server.crt")),
         ("CORE_PEER_TLS_KEY_FILE", format!("{tls}/server.key")),
-        ("CORE_PEER_TLS_ROOTCERT_FILE", format!("{tls}/ca.crt")),
+        // Every org's TLS CA, not only its own: a peer that has just joined dials the
+        // other orgs' anchor peers before the channel config has taught it their CAs,
+        // and gossip retries a rejected probe only after its reconnect interval.
+        (
+            "CORE_PEER_TLS_ROOTCERT_FILE",
+            format!("{}/{}", container::TLSCA, crate::crypto::ALL_TLSCAS),
+        ),
         ("CORE_PEER_PROFILE_ENABLED", "false".into()),
         (
             "CORE_OPERATIONS_LISTENADDRESS",

@@ -62,6 +62,7 @@ struct Ca {
 /// TLS CA bundle under `layout.tlsca_bundle()`.
 pub fn generate(topology: &Topology, layout: &Layout) -> Result<(), CryptoError> {
     let bundle = layout.tlsca_bundle();
+    let mut every = String::new();
     let orgs = std::iter::once((NodeKind::Orderer, &topology.orderer_org.domain))
         .chain(topology.orgs.iter().map(|o| (NodeKind::Peer, &o.domain)));
     for (kind, domain) in orgs {
@@ -72,9 +73,13 @@ pub fn generate(topology: &Topology, layout: &Layout) -> Result<(), CryptoError>
             .collect();
         let tlsca = generate_org(layout, kind, domain, &nodes)?;
         write_file(&bundle.join(format!("{domain}.pem")), &tlsca, false)?;
+        every.push_str(&tlsca);
     }
-    Ok(())
+    write_file(&bundle.join(ALL_TLSCAS), &every, false)
 }
+
+/// In the TLS CA bundle: every org's TLS CA in one file.
+pub const ALL_TLSCAS: &str = "all.pem";
 
 /// One organization; returns its TLS CA certificate.
 fn generate_org(

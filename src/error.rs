@@ -31,6 +31,12 @@ pub enum Error {
         what: String,
         problem: String,
     },
+    #[error("{peer} is not ready for applications after {}s: no {what} (is the machine overloaded? `fabx status` shows each node)", .waited.as_secs())]
+    NotReady {
+        peer: String,
+        what: String,
+        waited: std::time::Duration,
+    },
     #[error("network {network} is not up (run `fabx up` first)")]
     NotUp { network: String },
     #[error("`{command}` failed in {container}: {message}")]

@@ -9,6 +9,7 @@ pub mod configtx;
 pub mod containers;
 pub mod crypto;
 pub mod deploy;
+pub mod discovery;
 pub mod docker;
 pub mod error;
 pub mod harness;

@@ -223,6 +223,12 @@ impl Network {
             let call = ctor(function, args);
             report.initialized = step(reporter, "init", self.init(&definition, &call)).await?;
         }
+        step(
+            reporter,
+            "wait for endorsement plans",
+            self.await_endorsement_plans(&channel, &request.name),
+        )
+        .await?;
         Ok(report)
     }
 

@@ -109,6 +109,12 @@ impl Network {
         });
         try_join_all(servers).await?;
         step(reporter, "check channels", self.check_joined()).await?;
+        step(
+            reporter,
+            "wait for gossip membership",
+            self.await_gossip_membership(),
+        )
+        .await?;
         let mut containers = stopped;
         containers.extend(chaincode);
         Ok(UpOutcome::Restarted {

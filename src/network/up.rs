@@ -22,6 +22,15 @@ use futures_util::future::{join, join3, join_all, try_join_all};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Whether peers other than the first may join the channel yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JoinGate {
+    Waiting,
+    Open,
+    /// A node failed; waiters stop (that error is reported).
+    Failed,
+}
+
 /// How long a node may take to start, and raft to elect a leader.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -155,30 +164,48 @@ impl Network {
             let _ = block_made.send(true);
             Ok::<(), Error>(())
         };
+        // Opened once the first peer has joined; see `join_peer`.
+        let (first_joined, _) = tokio::sync::watch::channel(JoinGate::Waiting);
+        let first_joined = &first_joined;
         let nodes = self.topology.nodes().into_iter().map(|node| {
             let mut block_ready = block_ready.clone();
             let block = block.clone();
             async move {
                 let spec = node_spec(&self.topology, &self.layout, &node);
-                step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
-                // A closed channel means making the block failed; that error is reported.
-                if block_ready.wait_for(|made| *made).await.is_err() {
-                    return Ok(());
-                }
                 let name = format!("join {} to {}", node.host, self.topology.channel);
-                match node.kind {
-                    NodeKind::Orderer => {
-                        step(reporter, &name, self.join_orderer(node.clone(), block)).await
+                let result = async {
+                    step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
+                    // A closed channel means making the block failed; that error is reported.
+                    if block_ready.wait_for(|made| *made).await.is_err() {
+                        return Ok(());
                     }
-                    NodeKind::Peer => step(reporter, &name, self.join_peer(node.clone())).await,
+                    match node.kind {
+                        NodeKind::Orderer => {
+                            step(reporter, &name, self.join_orderer(node.clone(), block)).await
+                        }
+                        NodeKind::Peer => {
+                            step(reporter, &name, self.join_peer(node.clone(), first_joined)).await
+                        }
+                    }
                 }
+                .await;
+                if result.is_err() {
+                    first_joined.send_replace(JoinGate::Failed);
+                }
+                result
             }
         });
         let (made, joined) = join(make_block, join_all(nodes)).await;
         made?;
         joined.into_iter().try_for_each(|r| r)?;
 
-        step(reporter, "wait for raft leader", self.await_raft_leader()).await
+        step(reporter, "wait for raft leader", self.await_raft_leader()).await?;
+        step(
+            reporter,
+            "wait for gossip membership",
+            self.await_gossip_membership(),
+        )
+        .await
     }
 
     /// Crypto material, TLS CA bundle, configtx.yaml and the builder scripts.
@@ -260,7 +287,18 @@ impl Network {
         Ok(())
     }
 
-    async fn join_peer(&self, peer: Node) -> Result<()> {
+    /// Joins a peer. Gossip between orgs authenticates a peer only once the other side
+    /// has joined the channel (its config holds the other org's MSP and TLS CA), and a
+    /// failed anchor-peer probe is retried only after gossip's reconnect interval: two
+    /// peers joining at the same moment both fail their probes, and a Gateway then cannot
+    /// plan endorsements across orgs for seconds (25 s with Fabric's defaults). So the
+    /// first peer joins alone; every other peer joins after it, and its probe of the
+    /// first peer (an anchor) succeeds; membership spreads from there.
+    async fn join_peer(
+        &self,
+        peer: Node,
+        first_joined: &tokio::sync::watch::Sender<JoinGate>,
+    ) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
         let path = self.layout.channel_block(&self.topology.channel);
         let contents = std::fs::read(&path).map_err(|source| Error::io("read", &path, source))?;
@@ -270,6 +308,18 @@ impl Network {
             mode: 0o644,
         };
         await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
+        let first = self.topology.peers().first() == Some(&peer);
+        if !first {
+            let gate = first_joined
+                .subscribe()
+                .wait_for(|g| *g != JoinGate::Waiting)
+                .await
+                .map(|g| *g);
+            if !matches!(gate, Ok(JoinGate::Open)) {
+                // The first peer failed; its error is the one reported.
+                return Ok(());
+            }
+        }
         self.engine
             .upload(&container, container::CHANNEL, &[file])
             .await?;
@@ -277,6 +327,9 @@ impl Network {
             block: container_channel_block(&self.topology.channel),
         };
         self.peer(&peer, &join).await?;
+        if first {
+            first_joined.send_replace(JoinGate::Open);
+        }
         Ok(())
     }
 
