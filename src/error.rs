@@ -37,6 +37,12 @@ pub enum Error {
         what: String,
         waited: std::time::Duration,
     },
+    #[error("network {network} belongs to the project whose state directory is {}{} (run fabx from there, or give this project its own network with --network NAME)", .owner.display(), if *.gone { ", which no longer exists: `fabx down --force` removes the network" } else { "" })]
+    OwnedElsewhere {
+        network: String,
+        owner: PathBuf,
+        gone: bool,
+    },
     #[error("network {network} is not up (run `fabx up` first)")]
     NotUp { network: String },
     #[error("`{command}` failed in {container}: {message}")]

@@ -127,6 +127,7 @@ impl TopologyBuilder {
             orderer: self.orderer.clone(),
             container_prefix: String::new(),
             host_ip: None,
+            host_ports_pinned: false,
         };
         topology.validate(BUILDER_SOURCE)?;
         Ok(topology)

@@ -303,6 +303,9 @@ async fn up_with_a_taken_host_port_fails_in_one_line_and_creates_nothing() {
     };
     let mut topology = topology_with_images(&net, image);
     topology.orgs[1].peers[0].host_port = Some(port);
+    // As from a --config file: the user chose this port (the built-in topology's taken
+    // ports are replaced by free ones instead).
+    topology.host_ports_pinned = true;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let err = Network::new(engine.clone(), topology, Layout::new(&state))

@@ -3,9 +3,9 @@ use anyhow::Result;
 use fabx::Network;
 use serde_json::json;
 
-pub async fn run(network: &Network, output: &Output) -> Result<()> {
+pub async fn run(network: &Network, force: bool, output: &Output) -> Result<()> {
     let name = &network.topology.network;
-    let outcome = output.finish_steps(network.down(output).await)?;
+    let outcome = output.finish_steps(network.down_with(force, output).await)?;
     let text = if outcome.removed_nothing() {
         format!("network {name} is not up; nothing to remove")
     } else {

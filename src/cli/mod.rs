@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     /// Topology file (default: the built-in network/default.yaml)
     #[arg(long, global = true, env = "FABX_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Docker network name, to run another network beside the first (containers get it
+    /// as their name prefix)
+    #[arg(long, global = true, env = "FABX_NETWORK")]
+    pub network: Option<String>,
     /// Where generated files go (default: .fabx/<network> in the current directory)
     #[arg(long, global = true, env = "FABX_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
@@ -49,7 +53,12 @@ pub enum Command {
     /// Generate crypto and the channel block, start orderers and peers, join them to the channel
     Up,
     /// Remove every container, volume and network of the network, and its generated files
-    Down,
+    Down {
+        /// Remove the network even if another state directory owns it (when that
+        /// directory is gone)
+        #[arg(long)]
+        force: bool,
+    },
     /// Show every node, its container state, its channels and their heights
     Status,
     /// Package, install, run, approve, commit (and init) a chaincode as an external service
@@ -70,7 +79,7 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
     let network = open_network(&cli.global).await?;
     match cli.command {
         Command::Up => up::run(&network, output).await,
-        Command::Down => down::run(&network, output).await,
+        Command::Down { force } => down::run(&network, force, output).await,
         Command::Status => status::run(&network, output).await,
         Command::Deploy(args) => deploy::run(&network, args, output).await,
         Command::Invoke(args) => call::invoke(&network, args, output).await,
@@ -80,10 +89,13 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
 
 /// The topology, its state directory and a connection to Docker.
 async fn open_network(global: &GlobalArgs) -> Result<Network> {
-    let topology = match &global.config {
+    let mut topology = match &global.config {
         Some(path) => Topology::load(path)?,
         None => Topology::default_topology(),
     };
+    if let Some(name) = &global.network {
+        topology = topology.renamed(name, "--network")?;
+    }
     let layout = match &global.state_dir {
         Some(dir) => Layout::new(dir),
         None => Layout::default_for(&std::env::current_dir()?, &topology.network),

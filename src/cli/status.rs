@@ -14,8 +14,8 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
     }
     println!("network {}", status.network);
     println!(
-        "{:<32} {:<8} {:<12} {:<9} CHANNELS",
-        "NODE", "KIND", "MSP", "STATE"
+        "{:<32} {:<8} {:<12} {:<9} {:<34} CHANNELS",
+        "NODE", "KIND", "MSP", "STATE", "ADDRESSES"
     );
     for node in &status.nodes {
         let channels = match &node.error {
@@ -28,8 +28,13 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
+        let addresses = if node.addresses.is_empty() {
+            "-".to_string()
+        } else {
+            node.addresses.join(" ")
+        };
         println!(
-            "{:<32} {:<8} {:<12} {:<9} {channels}",
+            "{:<32} {:<8} {:<12} {:<9} {addresses:<34} {channels}",
             node.host,
             node.kind.as_str(),
             node.msp_id,

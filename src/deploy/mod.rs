@@ -108,6 +108,7 @@ impl Network {
     ) -> Result<DeployReport> {
         validate(request)?;
         let _lock = StateLock::acquire(self.layout.root(), "deploy", LOCK_WAIT, reporter).await?;
+        self.check_owner(false).await?;
         let channel = request
             .channel
             .clone()

@@ -26,9 +26,17 @@ impl DownOutcome {
 }
 
 impl Network {
-    /// Removes the network; a network that is not there is not an error.
+    /// Removes the network; a network that is not there is not an error. A network
+    /// another state directory owns is refused.
     pub async fn down(&self, reporter: &dyn Reporter) -> Result<DownOutcome> {
+        self.down_with(false, reporter).await
+    }
+
+    /// Like [`Network::down`]; `force` also removes a network another state directory
+    /// owns (for when that directory is gone).
+    pub async fn down_with(&self, force: bool, reporter: &dyn Reporter) -> Result<DownOutcome> {
         let _lock = StateLock::acquire(self.layout.root(), "down", LOCK_WAIT, reporter).await?;
+        self.check_owner(force).await?;
         step(
             reporter,
             "remove network",

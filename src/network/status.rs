@@ -24,6 +24,8 @@ pub struct NodeStatus {
     pub container: String,
     /// Docker's state: `running`, `exited`, ...
     pub state: String,
+    /// Where applications and host CLIs reach it: published `host:port`s.
+    pub addresses: Vec<String>,
     pub channels: Vec<ChannelInfo>,
     /// Why channels could not be read, if they could not.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,32 +89,32 @@ impl Network {
                 domain: domain.to_string(),
                 host_ports: vec![],
             };
-            nodes.push((node, container, state));
+            let addresses = published_addresses(c);
+            nodes.push((node, container, state, addresses));
         }
-        let statuses = join_all(
-            nodes
-                .into_iter()
-                .map(|(node, container, state)| async move {
-                    let channels = if state == "running" {
-                        self.channels_of(&node).await
-                    } else {
-                        Ok(vec![])
-                    };
-                    let (channels, error) = match channels {
-                        Ok(c) => (c, None),
-                        Err(e) => (vec![], Some(e.to_string())),
-                    };
-                    NodeStatus {
-                        host: node.host,
-                        kind: node.kind,
-                        msp_id: node.msp_id,
-                        container,
-                        state,
-                        channels,
-                        error,
-                    }
-                }),
-        )
+        let statuses = join_all(nodes.into_iter().map(
+            |(node, container, state, addresses)| async move {
+                let channels = if state == "running" {
+                    self.channels_of(&node).await
+                } else {
+                    Ok(vec![])
+                };
+                let (channels, error) = match channels {
+                    Ok(c) => (c, None),
+                    Err(e) => (vec![], Some(e.to_string())),
+                };
+                NodeStatus {
+                    host: node.host,
+                    kind: node.kind,
+                    msp_id: node.msp_id,
+                    container,
+                    state,
+                    addresses,
+                    channels,
+                    error,
+                }
+            },
+        ))
         .await;
         let mut statuses = statuses;
         statuses.sort_by(|a, b| {
@@ -190,6 +192,24 @@ impl Network {
             )
         })
     }
+}
+
+/// The container's published ports as `host_ip:port`, sorted.
+fn published_addresses(c: &bollard::models::ContainerSummary) -> Vec<String> {
+    let mut addresses: Vec<String> = c
+        .ports
+        .iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = p.public_port?;
+            let ip = p.ip.as_deref().unwrap_or("127.0.0.1");
+            // Docker lists an IPv6 twin of each binding on some hosts.
+            (!ip.contains(':')).then(|| format!("{ip}:{port}"))
+        })
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    addresses
 }
 
 /// `peer channel list` prints a header line, then one channel per line; None without

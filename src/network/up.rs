@@ -15,7 +15,7 @@ use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::reporter::{step, Reporter};
-use crate::topology::{Node, NodeKind};
+use crate::topology::{Node, NodeKind, Topology};
 use crate::wait::{await_log, ORDERER_READY, PEER_READY, RAFT_LEADER};
 use crate::{configtx, crypto};
 use futures_util::future::{join, join3, join_all, try_join_all};
@@ -57,6 +57,7 @@ impl Network {
         let started = Instant::now();
         self.topology.validate("the topology")?;
         let _lock = StateLock::acquire(self.layout.root(), "up", LOCK_WAIT, reporter).await?;
+        self.check_owner(false).await?;
         let name = &self.topology.network;
         let existing = self
             .engine
@@ -75,8 +76,13 @@ impl Network {
             Some(_) => self.engine.remove_network(name).await?,
             None => {}
         }
-        self.preflight(reporter).await?;
-        if let Err(e) = self.create(reporter).await {
+        let topology = self.preflight(reporter).await?;
+        // The same network with the host ports it will really publish.
+        let network = Network {
+            topology,
+            ..self.clone()
+        };
+        if let Err(e) = network.create(reporter).await {
             let _ = down::teardown(&self.engine, name, Some(self.layout.root())).await;
             return Err(e);
         }
@@ -87,7 +93,9 @@ impl Network {
     }
 
     /// Checks that need nothing created: images present (pulled if possible), host ports free.
-    async fn preflight(&self, reporter: &dyn Reporter) -> Result<()> {
+    /// Returns the topology with the host ports to publish: a taken port that the
+    /// topology did not pin is replaced by a free one.
+    async fn preflight(&self, reporter: &dyn Reporter) -> Result<Topology> {
         let images = &self.topology.images;
         let mut wanted = vec![&images.orderer, &images.peer, &images.tools];
         wanted.dedup();
@@ -100,19 +108,52 @@ impl Network {
         })
         .await?;
         step(reporter, "check host ports", async {
-            for node in self.topology.nodes() {
-                for (_, port) in &node.host_ports {
-                    if std::net::TcpListener::bind((self.topology.host_ip(), *port)).is_err() {
-                        return Err(Error::PortTaken {
-                            port: *port,
-                            node: node.host.clone(),
-                        });
-                    }
-                }
-            }
-            Ok(())
+            self.free_host_ports()
         })
         .await
+    }
+
+    fn free_host_ports(&self) -> Result<Topology> {
+        let mut topology = self.topology.clone();
+        let ip = self.topology.host_ip().to_string();
+        let pinned = self.topology.host_ports_pinned;
+        // Held until every port is chosen, so no two nodes get the same free port.
+        let mut held = Vec::new();
+        let mut choose = |port: &mut Option<u16>, host: String| -> Result<()> {
+            let Some(wanted) = *port else { return Ok(()) };
+            if let Ok(listener) = std::net::TcpListener::bind((ip.as_str(), wanted)) {
+                held.push(listener);
+                return Ok(());
+            }
+            if pinned {
+                return Err(Error::PortTaken {
+                    port: wanted,
+                    node: host,
+                });
+            }
+            let listener = std::net::TcpListener::bind((ip.as_str(), 0))
+                .map_err(|source| Error::io("bind a free port on", Path::new(&ip), source))?;
+            *port = Some(
+                listener
+                    .local_addr()
+                    .map_err(|source| Error::io("read the port of", Path::new(&ip), source))?
+                    .port(),
+            );
+            held.push(listener);
+            Ok(())
+        };
+        let domain = topology.orderer_org.domain.clone();
+        for o in &mut topology.orderer_org.orderers {
+            let host = format!("{}.{domain}", o.name);
+            choose(&mut o.host_port, host.clone())?;
+            choose(&mut o.admin_host_port, host)?;
+        }
+        for org in &mut topology.orgs {
+            for p in &mut org.peers {
+                choose(&mut p.host_port, format!("{}.{}", p.name, org.domain))?;
+            }
+        }
+        Ok(topology)
     }
 
     async fn create(&self, reporter: &dyn Reporter) -> Result<()> {
@@ -250,8 +291,7 @@ impl Network {
 
     async fn create_docker_network(&self) -> Result<()> {
         let mut labels = labels(&self.topology, "network");
-        let root = std::path::absolute(self.layout.root())
-            .unwrap_or_else(|_| self.layout.root().to_path_buf());
+        let root = super::owner::state_dir_identity(self.layout.root());
         labels.insert(LABEL_STATE_DIR.into(), root.display().to_string());
         Ok(self
             .engine

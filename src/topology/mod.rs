@@ -33,6 +33,11 @@ pub struct Topology {
     /// `0.0.0.0` publishes on every interface (another machine's application).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
+    /// Whether the host ports are the user's (a `--config` file): then a taken port is an
+    /// error. The built-in topology's ports are preferences: a taken one is replaced by a
+    /// free one, so a second network can run beside the first.
+    #[serde(skip)]
+    pub host_ports_pinned: bool,
 }
 
 /// Where published ports bind unless the topology says otherwise.
@@ -179,13 +184,27 @@ impl Topology {
             .expect("the built-in topology is valid")
     }
 
-    /// Reads and validates a topology file.
+    /// Reads and validates a topology file; its host ports are pinned.
     pub fn load(path: &Path) -> Result<Topology, TopologyError> {
         let text = std::fs::read_to_string(path).map_err(|source| TopologyError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Topology::parse(&text, &path.display().to_string())
+        let mut topology = Topology::parse(&text, &path.display().to_string())?;
+        topology.host_ports_pinned = true;
+        Ok(topology)
+    }
+
+    /// The same network under another Docker network name (`--network`): containers get
+    /// the name as their prefix unless the topology has one, so two networks of one
+    /// topology run side by side.
+    pub fn renamed(mut self, network: &str, source: &str) -> Result<Topology, TopologyError> {
+        self.network = network.to_string();
+        if self.container_prefix.is_empty() {
+            self.container_prefix = network.to_string();
+        }
+        self.validate(source)?;
+        Ok(self)
     }
 
     /// Parses and validates topology text; `file` names it in errors.

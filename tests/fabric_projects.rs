@@ -1,0 +1,146 @@
+//! One machine, many projects, through the `fabx` binary: a network belongs to the
+//! directory that created it; another directory's `up`/`down` on it is refused naming the
+//! owner; a second network runs beside the first with `--network`, its taken host ports
+//! replaced by free ones that `status` reports; `down --force` removes a network whose
+//! owner directory is gone.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
+
+/// Runs fabx in `project` on `network`; (success, stdout, stderr).
+fn fabx(project: &Path, network: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fabx"))
+        .args(args)
+        .current_dir(project)
+        .env_remove("FABX_CONFIG")
+        .env_remove("FABX_STATE_DIR")
+        .env("FABX_NETWORK", network)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every published address of the network's nodes, from `status --json`.
+fn addresses(project: &Path, network: &str) -> Vec<String> {
+    let (ok, stdout, stderr) = fabx(project, network, &["status", "--json"]);
+    assert!(ok, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut all: Vec<String> = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["addresses"].as_array().unwrap().clone())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn two_projects_side_by_side_and_neither_touches_the_others_network() {
+    const TEST: &str = "two_projects_side_by_side_and_neither_touches_the_others_network";
+    if let Some(reason) = common::missing_fabric_images(&fabx::Topology::default_topology()).await {
+        return common::skipped(TEST, &reason);
+    }
+    let engine = common::engine().await;
+    let a_net = common::unique("fabx-proj-a");
+    let b_net = common::unique("fabx-proj-b");
+    let c_net = common::unique("fabx-proj-c");
+    let _cleanup: Vec<common::Cleanup> = [&a_net, &b_net, &c_net]
+        .map(|n| common::Cleanup {
+            engine: engine.clone(),
+            network: n.clone(),
+        })
+        .into();
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (a, b, c) = (a.path(), b.path(), c.path());
+
+    let (ok, _, stderr) = fabx(a, &a_net, &["up"]);
+    assert!(ok, "{stderr}");
+    let a_addresses = addresses(a, &a_net);
+    assert_eq!(a_addresses.len(), 3 * 2 + 2, "{a_addresses:?}");
+    assert!(a_addresses.iter().all(|x| x.starts_with("127.0.0.1:")));
+
+    // Project B cannot take down or re-up A's network; A's owner directory is named.
+    let owner = a.canonicalize().unwrap().join(".fabx").join(&a_net);
+    for command in ["down", "up"] {
+        let (ok, _, stderr) = fabx(b, &a_net, &[command]);
+        assert!(!ok, "{command} on another project's network must fail");
+        assert!(
+            stderr.contains(&owner.display().to_string()) && stderr.contains("--network"),
+            "{command}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+    assert!(
+        !b.join(".fabx").exists(),
+        "a refused command leaves nothing"
+    );
+
+    // B's own network beside A's: A holds the default host ports, B gets free ones.
+    let (ok, _, stderr) = fabx(b, &b_net, &["up"]);
+    assert!(ok, "{stderr}");
+    let b_addresses = addresses(b, &b_net);
+    assert_eq!(b_addresses.len(), a_addresses.len());
+    assert!(
+        b_addresses.iter().all(|x| !a_addresses.contains(x)),
+        "{a_addresses:?} {b_addresses:?}"
+    );
+
+    for (project, network) in [(a, &a_net), (b, &b_net)] {
+        let (ok, _, stderr) = fabx(
+            project,
+            network,
+            &[
+                "deploy",
+                "examplecc",
+                "--path",
+                EXAMPLECC,
+                "--init",
+                "Init",
+                "a",
+                "100",
+                "b",
+                "200",
+            ],
+        );
+        assert!(ok, "{stderr}");
+    }
+    let (ok, _, stderr) = fabx(
+        a,
+        &a_net,
+        &["invoke", "examplecc", "invoke", "a", "b", "10"],
+    );
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = fabx(b, &b_net, &["down"]);
+    assert!(ok, "{stderr}");
+    // A still answers, with its own ledger.
+    let (ok, stdout, stderr) = fabx(a, &a_net, &["query", "examplecc", "query", "a"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "90");
+    let (ok, _, stderr) = fabx(a, &a_net, &["down"]);
+    assert!(ok, "{stderr}");
+
+    // A network whose owner directory is gone: refused without --force, removed with it.
+    let (ok, _, stderr) = fabx(c, &c_net, &["up"]);
+    assert!(ok, "{stderr}");
+    std::fs::remove_dir_all(c.join(".fabx")).unwrap();
+    let (ok, _, stderr) = fabx(b, &c_net, &["down"]);
+    assert!(!ok && stderr.contains("--force"), "{stderr}");
+    let (ok, _, stderr) = fabx(b, &c_net, &["down", "--force"]);
+    assert!(ok, "{stderr}");
+    assert!(engine.network_labels(&c_net).await.unwrap().is_none());
+    assert!(common::containers_of(&c_net).await.is_empty());
+}
