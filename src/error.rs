@@ -94,6 +94,13 @@ pub enum Error {
     UnknownOrg { msp_id: String, known: String },
     #[error("chaincode {name} is not reachable: the peer cannot connect to its server ({cause}); run `fabx deploy {name}` again to restart its containers")]
     ChaincodeDown { name: String, cause: String },
+    #[error("chaincode server {address} ({name}) accepts connections but no {mode} TLS handshake with it succeeded ({cause}); if its image serves plain text or does not read CHAINCODE_TLS_*, deploy with --tls off")]
+    ChaincodeTlsHandshake {
+        name: String,
+        address: String,
+        mode: &'static str,
+        cause: String,
+    },
     #[error("chaincode {name} failed: {message}")]
     ChaincodeFailed { name: String, message: String },
     #[error("chaincode definition {name} (sequence {sequence}) is not approved by {orgs} (approve it for those orgs, or check the definition)")]

@@ -90,6 +90,11 @@ impl Layout {
         self.root.join("config")
     }
 
+    /// The chaincode TLS CA and certificates (see [`crate::chaincode_tls`]).
+    pub fn chaincode_tls(&self) -> PathBuf {
+        self.root.join("chaincode-tls")
+    }
+
     pub fn builders(&self) -> PathBuf {
         self.root.join("builders")
     }

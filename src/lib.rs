@@ -4,6 +4,7 @@
 //! binary only parses arguments and draws the reports.
 
 pub mod chaincode_image;
+pub mod chaincode_tls;
 pub mod commands;
 pub mod configtx;
 pub mod containers;

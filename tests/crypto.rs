@@ -292,3 +292,119 @@ fn every_generation_makes_new_keys() {
     let key = |l: &Layout| std::fs::read(l.node_dir(node).join("msp/keystore/priv_sk")).unwrap();
     assert_ne!(key(&a), key(&b));
 }
+
+#[test]
+fn chaincode_tls_certificates_chain_to_the_network_ca_and_are_kept() {
+    use fabx::chaincode_tls::{ChaincodeTls, TlsMode};
+    let dir = tempfile::tempdir().unwrap();
+    let tls = ChaincodeTls::new(dir.path().join("chaincode-tls"));
+    let host = "examplecc.org1.example.com";
+    let mutual = tls
+        .for_server(TlsMode::Mutual, host, "Org1MSP")
+        .unwrap()
+        .unwrap();
+    let der = |pem: &str| {
+        x509_parser::pem::parse_x509_pem(pem.as_bytes())
+            .unwrap()
+            .1
+            .contents
+    };
+    let ca = der(&mutual.ca_cert);
+    let ca_checked = check(&ca);
+    assert_eq!(ca_checked.is_ca, Some(true));
+    assert!(ca_checked.key_usage.unwrap().key_cert_sign());
+
+    // The server certificate: the name the peers dial, server auth only.
+    let server = der(&mutual.server_cert);
+    verify(&server, &ca);
+    let s = check(&server);
+    assert_eq!(s.sans, [host]);
+    assert_eq!(s.eku, Some((false, true)));
+    assert_eq!(s.is_ca, Some(false));
+    assert_eq!(s.aki.as_deref(), Some(ca_checked.ski.as_slice()));
+    // The peers' client certificate: client auth only.
+    let (client_cert, client_key) = mutual.client.clone().unwrap();
+    let client = der(&client_cert);
+    verify(&client, &ca);
+    assert_eq!(check(&client).eku, Some((true, false)));
+    assert!(client_key.contains("PRIVATE KEY"));
+
+    // Private keys 0600; a second deploy gets the very same material (same package ID).
+    for key in [
+        "ca.key",
+        "servers/examplecc.org1.example.com/server.key",
+        "clients/Org1MSP/client.key",
+    ] {
+        let mode = std::fs::metadata(dir.path().join("chaincode-tls").join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+    let again = ChaincodeTls::new(dir.path().join("chaincode-tls"))
+        .for_server(TlsMode::Mutual, host, "Org1MSP")
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, mutual);
+    // A new server is signed by the same, reloaded CA.
+    let other = tls
+        .for_server(TlsMode::Server, "othercc.org2.example.com", "Org2MSP")
+        .unwrap()
+        .unwrap();
+    verify(&der(&other.server_cert), &ca);
+    assert!(
+        other.client.is_none(),
+        "server mode has no client certificate"
+    );
+    assert!(tls
+        .for_server(TlsMode::Off, host, "Org1MSP")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn tls_connection_json_carries_the_fabric_fields() {
+    use fabx::chaincode_tls::{ChaincodeTls, TlsMode};
+    use fabx::deploy::package::Package;
+    let dir = tempfile::tempdir().unwrap();
+    let tls = ChaincodeTls::new(dir.path())
+        .for_server(TlsMode::Mutual, "cc.org1.example.com", "Org1MSP")
+        .unwrap();
+    let package = Package::ccaas_tls("cc_1.0", "cc.org1.example.com:9999", tls.as_ref()).unwrap();
+    let connection = connection_json(&package.bytes);
+    let tls = tls.unwrap();
+    assert_eq!(connection["address"], "cc.org1.example.com:9999");
+    assert_eq!(connection["dial_timeout"], "10s");
+    assert_eq!(connection["tls_required"], true);
+    assert_eq!(connection["client_auth_required"], true);
+    assert_eq!(connection["root_cert"], tls.ca_cert.as_str());
+    assert_eq!(
+        connection["client_cert"],
+        tls.client.as_ref().unwrap().0.as_str()
+    );
+    assert_eq!(
+        connection["client_key"],
+        tls.client.as_ref().unwrap().1.as_str()
+    );
+    let plain = connection_json(&Package::ccaas("cc_1.0", "cc:9999").unwrap().bytes);
+    assert_eq!(plain["tls_required"], false);
+}
+
+/// connection.json inside a CCaaS package (tar.gz of metadata.json and code.tar.gz).
+fn connection_json(package: &[u8]) -> serde_json::Value {
+    use std::io::Read;
+    let read_entry = |archive: &[u8], name: &str| -> Vec<u8> {
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_str() == Some(name) {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).unwrap();
+                return bytes;
+            }
+        }
+        panic!("{name} not in the archive");
+    };
+    let code = read_entry(package, "code.tar.gz");
+    serde_json::from_slice(&read_entry(&code, "connection.json")).unwrap()
+}

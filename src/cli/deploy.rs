@@ -1,6 +1,7 @@
 use super::output::Output;
 use anyhow::Result;
 use clap::Args;
+use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::Network;
 use serde_json::json;
@@ -33,6 +34,14 @@ pub struct DeployArgs {
     /// One chaincode container for every org instead of one per org
     #[arg(long)]
     pub shared_container: bool,
+    /// TLS between peers and chaincode: off, server or mutual (default: mutual for
+    /// chaincode fabx builds, off for --image)
+    #[arg(long, value_parser = parse_tls)]
+    pub tls: Option<TlsMode>,
+}
+
+fn parse_tls(text: &str) -> Result<TlsMode, String> {
+    text.parse()
 }
 
 pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result<()> {
@@ -50,6 +59,7 @@ pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result
         sequence: args.sequence,
         init: args.init,
         shared_container: args.shared_container,
+        tls: args.tls,
     };
     let report = output.finish_steps(network.deploy(&request, output).await)?;
     let packages = report

@@ -12,6 +12,7 @@ pub mod package;
 mod servers;
 mod steps;
 
+use crate::chaincode_tls::{ChaincodeTls, TlsMode};
 use crate::error::{Error, Result};
 use crate::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
@@ -51,6 +52,10 @@ pub struct DeployRequest {
     pub init: Option<Vec<String>>,
     /// One chaincode container for every org, instead of one per org.
     pub shared_container: bool,
+    /// TLS between peers and the chaincode servers; default `mutual` for chaincode fabx
+    /// builds (it controls both ends), `off` for an image (fabx cannot know whether it
+    /// reads the TLS settings).
+    pub tls: Option<TlsMode>,
 }
 
 impl DeployRequest {
@@ -66,7 +71,16 @@ impl DeployRequest {
             sequence: None,
             init: None,
             shared_container: false,
+            tls: None,
         }
+    }
+
+    /// The TLS mode this request deploys with.
+    pub fn tls_mode(&self) -> TlsMode {
+        self.tls.unwrap_or(match self.source {
+            Source::Directory(_) => TlsMode::Mutual,
+            Source::Image(_) => TlsMode::Off,
+        })
     }
 }
 
@@ -118,11 +132,13 @@ impl Network {
             .clone()
             .unwrap_or_else(|| format!("{}_{}", request.name, request.version));
         step(reporter, "check network", self.check_up()).await?;
+        let tls = ChaincodeTls::new(self.layout.chaincode_tls());
         let servers = servers::plan(
             &self.topology,
             &request.name,
             &label,
             request.shared_container,
+            (&tls, request.tls_mode()),
         )?;
 
         // Three branches that need nothing from each other: the image and its servers;

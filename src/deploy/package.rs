@@ -4,6 +4,7 @@
 //! give the same bytes: fixed entry order, zero mtimes, root owner, fixed modes and a
 //! gzip header without time or name. The ID is then known before install.
 
+use crate::chaincode_tls::ServerTls;
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -33,15 +34,39 @@ pub fn validate_label(label: &str) -> Result<(), LabelError> {
 }
 
 impl Package {
-    /// A `ccaas` package whose connection.json points the peer at `address`.
+    /// A `ccaas` package whose connection.json points the peer at `address`, in plain text.
     pub fn ccaas(label: &str, address: &str) -> Result<Package, LabelError> {
+        Package::ccaas_tls(label, address, None)
+    }
+
+    /// A `ccaas` package whose connection.json points the peer at `address`, with the
+    /// TLS fields of Fabric's CCaaS documentation (PEM contents, not paths).
+    pub fn ccaas_tls(
+        label: &str,
+        address: &str,
+        tls: Option<&ServerTls>,
+    ) -> Result<Package, LabelError> {
         validate_label(label)?;
         let metadata = serde_json::json!({ "type": "ccaas", "label": label, "path": "" });
-        let connection = serde_json::json!({
-            "address": address,
-            "dial_timeout": "10s",
-            "tls_required": false,
-        });
+        let connection = match tls {
+            None => serde_json::json!({
+                "address": address,
+                "dial_timeout": "10s",
+                "tls_required": false,
+            }),
+            Some(tls) => {
+                let (client_cert, client_key) = tls.client.clone().unwrap_or_default();
+                serde_json::json!({
+                    "address": address,
+                    "dial_timeout": "10s",
+                    "tls_required": true,
+                    "client_auth_required": tls.client.is_some(),
+                    "client_key": client_key,
+                    "client_cert": client_cert,
+                    "root_cert": tls.ca_cert,
+                })
+            }
+        };
         let code = gzip(&tar(&[("connection.json", &pretty(&connection))]));
         let bytes = gzip(&tar(&[
             ("metadata.json", &pretty(&metadata)),

@@ -3,6 +3,7 @@
 
 use super::package::{Package, CHAINCODE_PORT};
 use super::ChaincodeImage;
+use crate::chaincode_tls::{ChaincodeTls, ServerTls, TlsMode};
 use crate::containers::labels;
 use crate::docker::{ContainerSpec, LABEL_MSP, ROLE_CHAINCODE};
 use crate::error::{Error, Result};
@@ -29,6 +30,8 @@ pub struct ChaincodeServer {
     /// Orgs whose peers dial this server.
     pub msp_ids: Vec<String>,
     pub package: Package,
+    /// None: plain text.
+    pub tls: Option<ServerTls>,
 }
 
 impl ChaincodeServer {
@@ -44,12 +47,15 @@ pub fn plan(
     name: &str,
     label: &str,
     shared: bool,
+    tls: (&ChaincodeTls, TlsMode),
 ) -> Result<Vec<ChaincodeServer>> {
     let server = |host: String, msp_ids: Vec<String>| -> Result<ChaincodeServer> {
         let address = format!("{host}:{CHAINCODE_PORT}");
+        let material = tls.0.for_server(tls.1, &host, &msp_ids.join("+"))?;
         Ok(ChaincodeServer {
             container: topology.container_name(&host),
-            package: Package::ccaas(label, &address)?,
+            package: Package::ccaas_tls(label, &address, material.as_ref())?,
+            tls: material,
             host,
             msp_ids,
         })
@@ -105,22 +111,27 @@ impl Network {
         labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
         labels.insert(LABEL_IMAGE_ID.into(), image.id.clone());
         labels.insert(LABEL_MSP.into(), server.msp_ids.join(","));
+        let mut env = vec![
+            format!("CHAINCODE_ID={package_id}"),
+            format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{CHAINCODE_PORT}"),
+            // The peer does not pass its MSP ID to external chaincode; GetMSPID needs it.
+            format!("CORE_PEER_LOCALMSPID={}", server.dialled_by()),
+        ];
+        env.extend(tls_env(server.tls.as_ref()));
         let spec = ContainerSpec {
             name: server.container.clone(),
             image: image.reference.clone(),
-            env: vec![
-                format!("CHAINCODE_ID={package_id}"),
-                format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{CHAINCODE_PORT}"),
-                // The peer does not pass its MSP ID to external chaincode; GetMSPID needs it.
-                format!("CORE_PEER_LOCALMSPID={}", server.dialled_by()),
-                "CHAINCODE_TLS_DISABLED=true".into(),
-            ],
+            env,
             labels,
             network: self.topology.network.clone(),
             aliases: vec![server.host.clone()],
             ..Default::default()
         };
         self.engine.create_container(&spec).await?;
+        if let Some(tls) = &server.tls {
+            // Through the Docker API, not a bind mount: works with a remote DOCKER_HOST.
+            self.engine.upload(&spec.name, "/", &tls_files(tls)).await?;
+        }
         self.engine.start_container(&spec.name).await?;
         if let Err(e) = self.await_accepting(server).await {
             let _ = self.engine.remove_container(&server.container).await;
@@ -168,7 +179,10 @@ impl Network {
         tokio::select! {
             reached = await_reachable(&self.engine, &target, SERVER_TIMEOUT) => {
                 if reached? {
-                    return Ok(());
+                    return match &server.tls {
+                        Some(tls) => self.check_handshake(server, tls, &target.from).await,
+                        None => Ok(()),
+                    };
                 }
                 Err(Error::ChaincodeUnreachable {
                     container: server.container.clone(),
@@ -182,4 +196,104 @@ impl Network {
             }),
         }
     }
+}
+
+impl Network {
+    /// A real TLS handshake with the server, from the container of a peer that dials it,
+    /// with the client certificate the peers present (`mutual`). It is made by the peer
+    /// image's own `peer` CLI asking the server for its channels: a chaincode server does
+    /// not serve that gRPC service, so "unimplemented" is the answer of a server whose
+    /// handshake succeeded; a failed handshake never gets that far.
+    async fn check_handshake(
+        &self,
+        server: &ChaincodeServer,
+        tls: &ServerTls,
+        from: &str,
+    ) -> Result<()> {
+        let dir = format!("/tmp/fabx-chaincode-tls/{}", server.host);
+        let (client_cert, client_key) = tls.client.clone().unwrap_or_default();
+        let files = [
+            ("ca.crt", &tls.ca_cert),
+            ("client.crt", &client_cert),
+            ("client.key", &client_key),
+        ]
+        .into_iter()
+        .map(|(name, contents)| crate::docker::UploadFile {
+            name: format!("{}/{name}", dir.trim_start_matches('/')),
+            contents: contents.as_bytes().to_vec(),
+            mode: 0o600,
+        })
+        .collect::<Vec<_>>();
+        self.engine.upload(from, "/", &files).await?;
+        let peer = self.org_peer(server.dialled_by())?;
+        let env = vec![
+            format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
+            format!(
+                "CORE_PEER_MSPCONFIGPATH={}",
+                crate::layout::container::ADMIN_MSP
+            ),
+            format!("CORE_PEER_ADDRESS={}:{CHAINCODE_PORT}", server.host),
+            "CORE_PEER_TLS_ENABLED=true".into(),
+            format!("CORE_PEER_TLS_ROOTCERT_FILE={dir}/ca.crt"),
+            format!("CORE_PEER_TLS_CLIENTAUTHREQUIRED={}", tls.client.is_some()),
+            format!("CORE_PEER_TLS_CLIENTCERT_FILE={dir}/client.crt"),
+            format!("CORE_PEER_TLS_CLIENTKEY_FILE={dir}/client.key"),
+            format!("CORE_PEER_CLIENT_CONNTIMEOUT={}", HANDSHAKE_TIMEOUT),
+            "FABRIC_LOGGING_SPEC=error".into(),
+        ];
+        let args = ["peer", "channel", "list"].map(String::from);
+        let output = self.engine.exec(from, &args, &env).await?;
+        let printed = output.printed();
+        if printed.contains("Unimplemented") || printed.contains("unknown service") {
+            return Ok(());
+        }
+        Err(Error::ChaincodeTlsHandshake {
+            name: server.package.label.clone(),
+            address: format!("{}:{CHAINCODE_PORT}", server.host),
+            mode: tls.mode.as_str(),
+            cause: output.last_error_line(),
+        })
+    }
+}
+
+/// How long the handshake check waits for the server's TLS answer.
+const HANDSHAKE_TIMEOUT: &str = "5s";
+
+/// Where a chaincode container finds its TLS files.
+pub const CONTAINER_TLS_DIR: &str = "/fabx/chaincode-tls";
+
+/// The Fabric samples' env convention for a chaincode server's TLS.
+pub fn tls_env(tls: Option<&ServerTls>) -> Vec<String> {
+    let Some(tls) = tls else {
+        return vec!["CHAINCODE_TLS_DISABLED=true".into()];
+    };
+    let mut env = vec![
+        "CHAINCODE_TLS_DISABLED=false".to_string(),
+        format!("CHAINCODE_TLS_KEY={CONTAINER_TLS_DIR}/server.key"),
+        format!("CHAINCODE_TLS_CERT={CONTAINER_TLS_DIR}/server.crt"),
+    ];
+    if tls.client.is_some() {
+        env.push(format!(
+            "CHAINCODE_CLIENT_CA_CERT={CONTAINER_TLS_DIR}/ca.crt"
+        ));
+    }
+    env
+}
+
+/// The files [`tls_env`] names, for an upload to `/`.
+fn tls_files(tls: &ServerTls) -> Vec<crate::docker::UploadFile> {
+    let dir = CONTAINER_TLS_DIR.trim_start_matches('/');
+    // Readable by the chaincode whatever user its image runs as; the container is its own.
+    [
+        ("server.key", &tls.server_key, 0o644),
+        ("server.crt", &tls.server_cert, 0o644),
+        ("ca.crt", &tls.ca_cert, 0o644),
+    ]
+    .into_iter()
+    .map(|(name, contents, mode)| crate::docker::UploadFile {
+        name: format!("{dir}/{name}"),
+        contents: contents.as_bytes().to_vec(),
+        mode,
+    })
+    .collect()
 }
