@@ -2,10 +2,12 @@
 //!
 //! `cargo bench --bench cycle -- [--cycles N] [--json FILE]`
 //!
-//! Each cycle: up, deploy from a prebuilt image (with init), deploy with an image build
-//! (with init), first invoke, query, down. Prints each phase's median and spread as a
+//! Each cycle: up, deploy from a prebuilt image (with init) in plain text and again with
+//! mutual TLS, deploy with an image build (with init), first invoke and query on the
+//! plain and on the TLS chaincode, down. Prints each phase's median and spread as a
 //! table, the median of every step inside the phases, and the same as JSON.
 
+use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
@@ -16,12 +18,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
-const PHASES: [&str; 6] = [
+const PHASES: [&str; 9] = [
     "up",
     "deploy --image",
+    "deploy --image --tls mutual",
     "deploy with build",
     "first invoke",
+    "first invoke, mutual TLS",
     "query",
+    "query, mutual TLS",
     "down",
 ];
 
@@ -96,20 +101,45 @@ async fn cycle(
     let mut prebuilt = DeployRequest::new("prebuiltcc", Source::Image(image.to_string()));
     prebuilt.init = init.clone();
     timed(phases, "deploy --image", network.deploy(&prebuilt, steps)).await;
+    let mut mutual = DeployRequest::new("tlscc", Source::Image(image.to_string()));
+    mutual.init = init.clone();
+    mutual.tls = Some(TlsMode::Mutual);
+    timed(
+        phases,
+        "deploy --image --tls mutual",
+        network.deploy(&mutual, steps),
+    )
+    .await;
     let mut built = DeployRequest::new("examplecc", Source::Directory(EXAMPLECC.into()));
     built.init = init;
     timed(phases, "deploy with build", network.deploy(&built, steps)).await;
     let invoke = Call::new("invoke", &["a".into(), "b".into(), "20".into()]);
-    timed(phases, "first invoke", network.invoke("examplecc", &invoke)).await;
     let query = Call::new("query", &["a".into()]);
-    let payload = timed(phases, "query", network.query("examplecc", &query, None)).await;
-    assert_eq!(payload, "80", "examplecc must answer like the Go original");
+    for (chaincode, invoke_phase, query_phase) in [
+        ("prebuiltcc", "first invoke", "query"),
+        ("tlscc", "first invoke, mutual TLS", "query, mutual TLS"),
+    ] {
+        timed(phases, invoke_phase, network.invoke(chaincode, &invoke)).await;
+        let payload = timed(phases, query_phase, network.query(chaincode, &query, None)).await;
+        assert_eq!(payload, "80", "examplecc must answer like the Go original");
+    }
     timed(phases, "down", network.down(steps)).await;
 }
 
-/// Per cycle, the sum of the phases the hand-run scripts cover.
-fn scripts_cycle(phases: &BTreeMap<&'static str, Vec<Duration>>) -> Vec<Duration> {
-    let parts = ["up", "deploy --image", "first invoke", "query", "down"];
+/// Per cycle, the sum of the phases the hand-run scripts cover: up, one deploy with
+/// init, invoke, query, down; in plain text, or with mutual TLS.
+fn scripts_cycle(phases: &BTreeMap<&'static str, Vec<Duration>>, tls: bool) -> Vec<Duration> {
+    let parts = if tls {
+        [
+            "up",
+            "deploy --image --tls mutual",
+            "first invoke, mutual TLS",
+            "query, mutual TLS",
+            "down",
+        ]
+    } else {
+        ["up", "deploy --image", "first invoke", "query", "down"]
+    };
     (0..phases["up"].len())
         .map(|i| parts.iter().map(|p| phases[p][i]).sum())
         .collect()
@@ -172,7 +202,11 @@ async fn main() {
             // What the hand-run scripts do: up, one deploy with init, invoke, query, down.
             (
                 "up + deploy --image + invoke + query + down".to_string(),
-                scripts_cycle(&phases),
+                scripts_cycle(&phases, false),
+            ),
+            (
+                "the same with mutual TLS".to_string(),
+                scripts_cycle(&phases, true),
             ),
             ("whole cycle".to_string(), cycle_totals),
         ]);
