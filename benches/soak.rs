@@ -12,7 +12,7 @@
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
-use fabx::reporter::Silent;
+use fabx::reporter::{Reporter, Silent, StepEnd};
 use fabx::{Engine, Layout, Network, Topology};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,14 +34,44 @@ impl Leaks {
     }
 }
 
+/// Every step of a cycle with its duration, to show where a slow cycle spent its time.
+#[derive(Default)]
+struct Steps(std::sync::Mutex<Vec<(String, Duration)>>);
+
+impl Reporter for Steps {
+    fn step_finished(&self, step: &str, end: &StepEnd) {
+        if let Ok(mut steps) = self.0.lock() {
+            steps.push((step.to_string(), end.duration));
+        }
+    }
+}
+
+impl Steps {
+    /// The three longest steps, as `name 1.23s`.
+    fn slowest(&self) -> String {
+        let mut steps = self.0.lock().map(|s| s.clone()).unwrap_or_default();
+        steps.sort_by_key(|s| std::cmp::Reverse(s.1));
+        steps
+            .iter()
+            .take(3)
+            .map(|(name, d)| format!("{name} {:.2}s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Phases of one cycle; the first error ends it.
-async fn run_cycle(network: &Network, volumes: &mut Vec<String>) -> Result<(), String> {
+async fn run_cycle(
+    network: &Network,
+    volumes: &mut Vec<String>,
+    steps: &Steps,
+) -> Result<(), String> {
     let phase = |name: &'static str| move |e: fabx::Error| format!("{name}: {e}");
-    network.up(&Silent).await.map_err(phase("up"))?;
+    network.up(steps).await.map_err(phase("up"))?;
     let mut request = DeployRequest::new("examplecc", Source::Directory(EXAMPLECC.into()));
     request.init = Some(["Init", "a", "100", "b", "200"].map(String::from).to_vec());
     network
-        .deploy(&request, &Silent)
+        .deploy(&request, steps)
         .await
         .map_err(phase("deploy"))?;
     let invoke = Call::new("invoke", &["a".into(), "b".into(), "20".into()]);
@@ -58,7 +88,7 @@ async fn run_cycle(network: &Network, volumes: &mut Vec<String>) -> Result<(), S
         return Err(format!("query: a is {a:?}, expected \"80\""));
     }
     *volumes = volumes_of(network).await;
-    network.down(&Silent).await.map_err(phase("down"))?;
+    network.down(steps).await.map_err(phase("down"))?;
     Ok(())
 }
 
@@ -187,7 +217,8 @@ async fn main() {
         );
         let cycle_started = Instant::now();
         let mut volumes = Vec::new();
-        let outcome = run_cycle(&network, &mut volumes).await;
+        let steps = Steps::default();
+        let outcome = run_cycle(&network, &mut volumes, &steps).await;
         let elapsed = cycle_started.elapsed();
         if let Err(e) = &outcome {
             failures.push(format!(
@@ -202,10 +233,11 @@ async fn main() {
         }
         let left = leaks(&network, &volumes).await;
         eprintln!(
-            "cycle {i}/{cycles}: {} in {:.2}s, {} objects left",
+            "cycle {i}/{cycles}: {} in {:.2}s, {} objects left (slowest: {})",
             if outcome.is_ok() { "ok" } else { "FAILED" },
             elapsed.as_secs_f64(),
-            left.count()
+            left.count(),
+            steps.slowest()
         );
         durations.push(elapsed);
         leaked.containers.extend(left.containers);

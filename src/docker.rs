@@ -670,10 +670,22 @@ impl Engine {
         container: &str,
         follow: bool,
     ) -> impl Stream<Item = Result<String, bollard::errors::Error>> + Send + 'static {
+        self.log_stream_tail(container, follow, None)
+    }
+
+    /// Like [`Engine::log_stream`], from the last `tail` lines (all with None).
+    pub fn log_stream_tail(
+        &self,
+        container: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> impl Stream<Item = Result<String, bollard::errors::Error>> + Send + 'static {
+        let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
         let options = LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)
             .follow(follow)
+            .tail(&tail)
             .build();
         self.docker
             .logs(container, Some(options))

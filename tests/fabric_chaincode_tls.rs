@@ -112,6 +112,25 @@ async fn examplecc_over_mutual_tls_and_a_plain_text_image_refused() {
         .unwrap()
         .contains("(mutual TLS)"));
 
+    // `fabx logs examplecc`: both orgs' servers, each line with its org.
+    use futures_util::StreamExt;
+    let lines: Vec<_> = net
+        .network()
+        .logs("examplecc", None, false)
+        .await
+        .unwrap()
+        .map(|l| l.unwrap())
+        .collect()
+        .await;
+    for org in ["Org1MSP", "Org2MSP"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.source == org && l.line.contains("(mutual TLS)")),
+            "{lines:?}"
+        );
+    }
+
     // What the peer released: Fabric's connection.json with mutual TLS.
     let peer = net.topology().container_name("peer0.org1.example.com");
     let cat = [

@@ -3,6 +3,7 @@
 mod call;
 mod deploy;
 mod down;
+mod logs;
 pub mod output;
 mod status;
 mod up;
@@ -61,6 +62,8 @@ pub enum Command {
     },
     /// Show every node, its container state, its channels and their heights
     Status,
+    /// Print a node's logs, or a chaincode's (every org's container, lines prefixed by org)
+    Logs(logs::LogsArgs),
     /// Package, install, run, approve, commit (and init) a chaincode as an external service
     Deploy(deploy::DeployArgs),
     /// Invoke a chaincode function, endorsed by every org, and wait for the commit
@@ -81,6 +84,7 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
         Command::Up => up::run(&network, output).await,
         Command::Down { force } => down::run(&network, force, output).await,
         Command::Status => status::run(&network, output).await,
+        Command::Logs(args) => logs::run(&network, args, output).await,
         Command::Deploy(args) => deploy::run(&network, args, output).await,
         Command::Invoke(args) => call::invoke(&network, args, output).await,
         Command::Query { call, org } => call::query(&network, call, org, output).await,

@@ -1,6 +1,7 @@
 //! A Fabric network on Docker: the topology, its state directory and the engine.
 
 pub mod down;
+pub mod logs;
 mod owner;
 mod resume;
 pub mod status;

@@ -1,0 +1,130 @@
+//! `logs`: what a node, or every container of a chaincode, prints.
+
+use super::Network;
+use crate::docker::{LABEL_MSP, LABEL_NETWORK, LABEL_ROLE, ROLE_CHAINCODE};
+use crate::error::{Error, Result};
+use futures_util::stream::{self, BoxStream, StreamExt};
+
+/// A line of log output and where it came from (an org's MSP ID for chaincode, empty for
+/// a node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub source: String,
+    pub line: String,
+}
+
+impl Network {
+    /// The logs of the node with host name `name` (`peer0.org1.example.com`), or of every
+    /// container of the chaincode `name`, each line with its org. With `follow`, goes on
+    /// until the containers stop.
+    pub async fn logs(
+        &self,
+        name: &str,
+        tail: Option<usize>,
+        follow: bool,
+    ) -> Result<BoxStream<'static, Result<LogLine>>> {
+        let sources: Vec<(String, String)> = if self.topology.nodes().iter().any(|n| n.host == name)
+        {
+            vec![(String::new(), self.topology.container_name(name))]
+        } else {
+            self.chaincode_containers(name).await?
+        };
+        if sources.is_empty() {
+            let nodes: Vec<String> = self.topology.nodes().into_iter().map(|n| n.host).collect();
+            return Err(Error::InvalidArgument {
+                what: format!("no node or deployed chaincode named {name:?}"),
+                fix: format!(
+                    "give a node ({}) or the name of a deployed chaincode",
+                    nodes.join(", ")
+                ),
+            });
+        }
+        let streams = sources.into_iter().map(|(source, container)| {
+            let chunks = self.engine.log_stream_tail(&container, follow, tail);
+            lines(chunks, source, container)
+        });
+        Ok(stream::select_all(streams).boxed())
+    }
+
+    /// (MSP IDs, container) of the chaincode's servers on this network.
+    async fn chaincode_containers(&self, name: &str) -> Result<Vec<(String, String)>> {
+        let found = self
+            .engine
+            .containers_labelled(&[
+                format!("{LABEL_NETWORK}={}", self.topology.network),
+                format!("{LABEL_ROLE}={ROLE_CHAINCODE}"),
+            ])
+            .await?;
+        let host_prefix = format!("{}.", name.to_ascii_lowercase().replace('_', "-"));
+        let mut sources: Vec<(String, String)> = found
+            .into_iter()
+            .filter_map(|c| {
+                let container = c.names?.first()?.trim_start_matches('/').to_string();
+                let host = container
+                    .strip_prefix(&self.topology.container_name(""))
+                    .unwrap_or(&container);
+                let msp = c.labels?.get(LABEL_MSP).cloned().unwrap_or_default();
+                host.starts_with(&host_prefix).then_some((msp, container))
+            })
+            .collect();
+        sources.sort();
+        Ok(sources)
+    }
+}
+
+/// Splits a container's log chunks into lines.
+fn lines(
+    chunks: impl futures_util::Stream<Item = Result<String, bollard::errors::Error>> + Send + 'static,
+    source: String,
+    container: String,
+) -> BoxStream<'static, Result<LogLine>> {
+    let state = (
+        Box::pin(chunks),
+        String::new(),
+        std::collections::VecDeque::new(),
+        false,
+    );
+    stream::unfold(
+        state,
+        move |(mut chunks, mut pending, mut ready, mut ended)| {
+            let (source, container) = (source.clone(), container.clone());
+            async move {
+                loop {
+                    if let Some(line) = ready.pop_front() {
+                        let item = Ok(LogLine {
+                            source: source.clone(),
+                            line,
+                        });
+                        return Some((item, (chunks, pending, ready, ended)));
+                    }
+                    if ended {
+                        return None;
+                    }
+                    match chunks.next().await {
+                        Some(Ok(chunk)) => {
+                            pending.push_str(&chunk);
+                            while let Some(end) = pending.find('\n') {
+                                ready.push_back(pending[..end].trim_end_matches('\r').to_string());
+                                pending.drain(..=end);
+                            }
+                        }
+                        Some(Err(source)) => {
+                            let error = Err(Error::Docker(crate::docker::DockerError::Logs {
+                                container: container.clone(),
+                                source,
+                            }));
+                            return Some((error, (chunks, pending, ready, true)));
+                        }
+                        None => {
+                            if !pending.is_empty() {
+                                ready.push_back(std::mem::take(&mut pending));
+                            }
+                            ended = true;
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .boxed()
+}
