@@ -101,6 +101,7 @@ fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerS
         aliases: vec![node.host.clone()],
         host_ports: node.host_ports.clone(),
         host_ip: topology.host_ip().to_string(),
+        extra_hosts: vec![],
         working_dir: None,
     }
 }
@@ -181,6 +182,9 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         aliases: vec![node.host.clone()],
         host_ports: node.host_ports.clone(),
         host_ip: topology.host_ip().to_string(),
+        // Chaincode run on the host (`deploy --address host.docker.internal:PORT`), as
+        // Docker Desktop provides on its own.
+        extra_hosts: vec!["host.docker.internal:host-gateway".into()],
         working_dir: None,
     }
 }
@@ -203,6 +207,7 @@ pub fn tools_spec(topology: &Topology, layout: &Layout) -> ContainerSpec {
         aliases: vec![host],
         host_ports: vec![],
         host_ip: String::new(),
+        extra_hosts: vec![],
         working_dir: None,
     }
 }

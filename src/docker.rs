@@ -150,6 +150,8 @@ pub struct ContainerSpec {
     pub host_ports: Vec<(u16, u16)>,
     /// The host address published ports bind to.
     pub host_ip: String,
+    /// `name:address` entries for /etc/hosts (`host.docker.internal:host-gateway`).
+    pub extra_hosts: Vec<String>,
     pub working_dir: Option<String>,
 }
 
@@ -437,6 +439,7 @@ impl Engine {
             host_config: Some(HostConfig {
                 binds: Some(binds),
                 port_bindings: Some(port_bindings),
+                extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
                 network_mode: Some(spec.network.clone()),
                 ..Default::default()
             }),

@@ -101,6 +101,12 @@ pub enum Error {
         mode: &'static str,
         cause: String,
     },
+    #[error("your chaincode at {address} did not answer {peer} within {}s (start it with the environment fabx printed, listening on 0.0.0.0, or wait longer with --wait)", .waited.as_secs())]
+    ChaincodeNotAnswering {
+        address: String,
+        peer: String,
+        waited: std::time::Duration,
+    },
     #[error("chaincode {name} failed: {message}")]
     ChaincodeFailed { name: String, message: String },
     #[error("chaincode definition {name} (sequence {sequence}) is not approved by {orgs} (approve it for those orgs, or check the definition)")]

@@ -26,6 +26,9 @@ pub trait Reporter: Send + Sync {
     /// A line of detail while a step runs (pull progress, build log).
     fn step_detail(&self, _step: &str, _line: &str) {}
     fn step_finished(&self, _step: &str, _end: &StepEnd) {}
+    /// `deploy --address`: the environment the user's chaincode process needs, given
+    /// before fabx waits for it.
+    fn chaincode_env(&self, _address: &str, _env: &[(String, String)]) {}
 }
 
 /// Reports nothing (tests, library users who don't care).

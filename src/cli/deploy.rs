@@ -12,11 +12,19 @@ pub struct DeployArgs {
     /// Chaincode name; its code is chaincode/<NAME> unless --path or --image is given
     pub name: String,
     /// Chaincode directory (a Rust crate, or any directory with a Dockerfile)
-    #[arg(long, conflicts_with = "image")]
+    #[arg(long, conflicts_with_all = ["image", "address"])]
     pub path: Option<PathBuf>,
     /// Run this existing CCaaS image instead of building one
-    #[arg(long)]
+    #[arg(long, conflicts_with = "address")]
     pub image: Option<String>,
+    /// Chaincode you run yourself (a debugger, a host process) at HOST:PORT: no
+    /// container; fabx prints its environment and waits for it
+    /// (host.docker.internal:PORT is this machine)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// With --address: seconds to wait for the chaincode to answer
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub wait: u64,
     #[arg(long, default_value = "1.0")]
     pub version: String,
     /// Package label (default <NAME>_<VERSION>)
@@ -45,10 +53,11 @@ fn parse_tls(text: &str) -> Result<TlsMode, String> {
 }
 
 pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result<()> {
-    let source = match (args.image, args.path) {
-        (Some(image), _) => Source::Image(image),
-        (None, Some(path)) => Source::Directory(path),
-        (None, None) => Source::Directory(PathBuf::from("chaincode").join(&args.name)),
+    let source = match (args.address, args.image, args.path) {
+        (Some(address), _, _) => Source::Address(address),
+        (None, Some(image), _) => Source::Image(image),
+        (None, None, Some(path)) => Source::Directory(path),
+        (None, None, None) => Source::Directory(PathBuf::from("chaincode").join(&args.name)),
     };
     let request = DeployRequest {
         name: args.name,
@@ -60,6 +69,7 @@ pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result
         init: args.init,
         shared_container: args.shared_container,
         tls: args.tls,
+        wait: std::time::Duration::from_secs(args.wait),
     };
     let report = output.finish_steps(network.deploy(&request, output).await)?;
     let packages = report

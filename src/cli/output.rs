@@ -87,6 +87,30 @@ impl Output {
 }
 
 impl Reporter for Output {
+    fn chaincode_env(&self, address: &str, env: &[(String, String)]) {
+        match self.mode {
+            Mode::Json => {
+                let env: serde_json::Map<String, serde_json::Value> = env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({ "chaincode_address": address, "env": env })
+                );
+            }
+            _ => {
+                // On stdout, ready to paste or `eval`; the rest of the display is stderr.
+                println!(
+                    "# start your chaincode with this environment; fabx waits for it at {address}"
+                );
+                for (key, value) in env {
+                    println!("export {key}={value}");
+                }
+            }
+        }
+    }
+
     fn step_started(&self, step: &str) {
         if self.mode != Mode::Progress {
             return;

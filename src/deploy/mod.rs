@@ -6,6 +6,7 @@
 //! A redeploy of the same definition and packages runs no lifecycle transaction; a
 //! changed one bumps the sequence by itself.
 
+mod external;
 pub mod lifecycle;
 mod output;
 pub mod package;
@@ -35,6 +36,9 @@ pub enum Source {
     Directory(PathBuf),
     /// An existing CCaaS image following the Fabric samples' env convention.
     Image(String),
+    /// A chaincode the user runs themselves (a debugger, a host process) at `host:port`;
+    /// fabx starts no container and waits until it answers.
+    Address(String),
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +60,12 @@ pub struct DeployRequest {
     /// builds (it controls both ends), `off` for an image (fabx cannot know whether it
     /// reads the TLS settings).
     pub tls: Option<TlsMode>,
+    /// With [`Source::Address`]: how long to wait for the chaincode to answer.
+    pub wait: std::time::Duration,
 }
+
+/// How long `deploy --address` waits for the user's chaincode by default.
+pub const EXTERNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl DeployRequest {
     /// A request with the defaults: version 1.0, automatic sequence, no init, one
@@ -72,14 +81,23 @@ impl DeployRequest {
             init: None,
             shared_container: false,
             tls: None,
+            wait: EXTERNAL_WAIT,
         }
+    }
+
+    /// The package label: as given, or `<name>_<version>`.
+    pub fn label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| format!("{}_{}", self.name, self.version))
     }
 
     /// The TLS mode this request deploys with.
     pub fn tls_mode(&self) -> TlsMode {
         self.tls.unwrap_or(match self.source {
             Source::Directory(_) => TlsMode::Mutual,
-            Source::Image(_) => TlsMode::Off,
+            // fabx does not control what the image or the user's process reads.
+            Source::Image(_) | Source::Address(_) => TlsMode::Off,
         })
     }
 }
@@ -115,6 +133,23 @@ pub struct Committed {
 }
 
 impl Network {
+    /// The chaincode servers of a request and the package each serves.
+    fn plan_servers(&self, request: &DeployRequest, label: &str) -> Result<Vec<ChaincodeServer>> {
+        let tls = ChaincodeTls::new(self.layout.chaincode_tls());
+        let external = match &request.source {
+            Source::Address(address) => Some(external::parse_address(address)?),
+            _ => None,
+        };
+        servers::plan(
+            &self.topology,
+            &request.name,
+            label,
+            request.shared_container,
+            (&tls, request.tls_mode()),
+            external.as_ref().map(|(h, p)| (h.as_str(), *p)),
+        )
+    }
+
     pub async fn deploy(
         &self,
         request: &DeployRequest,
@@ -127,28 +162,39 @@ impl Network {
             .channel
             .clone()
             .unwrap_or_else(|| self.topology.channel.clone());
-        let label = request
-            .label
-            .clone()
-            .unwrap_or_else(|| format!("{}_{}", request.name, request.version));
+        let label = request.label();
         step(reporter, "check network", self.check_up()).await?;
-        let tls = ChaincodeTls::new(self.layout.chaincode_tls());
-        let servers = servers::plan(
-            &self.topology,
-            &request.name,
-            &label,
-            request.shared_container,
-            (&tls, request.tls_mode()),
-        )?;
+        let servers = self.plan_servers(request, &label)?;
+        if let (Source::Address(_), Some(server)) = (&request.source, servers.first()) {
+            step(reporter, "check address", self.check_resolvable(server)).await?;
+        }
 
         // Three branches that need nothing from each other: the image and its servers;
         // the installs; the definition (sequence) and its approvals. They meet before the
         // commit, so nothing is committed unless every server accepts connections and
         // every peer has the package.
         let servers_branch = async {
+            if let Source::Address(address) = &request.source {
+                let server = servers.first().ok_or_else(|| Error::InvalidArgument {
+                    what: format!("--address {address}"),
+                    fix: "give HOST:PORT".into(),
+                })?;
+                reporter.chaincode_env(address, &self.external_env(request, server)?);
+                step(
+                    reporter,
+                    &format!("wait for your chaincode at {address}"),
+                    self.await_external(server, request.wait),
+                )
+                .await?;
+                let external = ChaincodeImage {
+                    reference: format!("(your process at {address})"),
+                    id: String::new(),
+                };
+                return Ok::<_, Error>((external, vec![false]));
+            }
             let image_step = match request.source {
                 Source::Image(_) => "check image",
-                Source::Directory(_) => "build image",
+                _ => "build image",
             };
             let image = step(
                 reporter,
@@ -323,6 +369,21 @@ fn validate(request: &DeployRequest) -> Result<()> {
             what: format!("version {:?}", request.version),
             fix: "give a version such as 1.0".into(),
         });
+    }
+    if let Source::Address(address) = &request.source {
+        external::parse_address(address)?;
+        if request.wait.is_zero() {
+            return Err(Error::InvalidArgument {
+                what: "--wait 0".into(),
+                fix: "give the seconds to wait for your chaincode, e.g. --wait 120".into(),
+            });
+        }
+        if request.shared_container {
+            return Err(Error::InvalidArgument {
+                what: "--shared-container with --address".into(),
+                fix: "leave --shared-container out: with --address fabx runs no container".into(),
+            });
+        }
     }
     if request.sequence == Some(0) {
         return Err(Error::InvalidArgument {

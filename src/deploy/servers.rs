@@ -24,8 +24,9 @@ pub const SERVER_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct ChaincodeServer {
-    /// Host name in the Docker network.
+    /// Host name the peers dial (in the Docker network, or the user's machine).
     pub host: String,
+    pub port: u16,
     pub container: String,
     /// Orgs whose peers dial this server.
     pub msp_ids: Vec<String>,
@@ -35,6 +36,11 @@ pub struct ChaincodeServer {
 }
 
 impl ChaincodeServer {
+    /// `host:port`, what the peers dial.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
     /// The (first) org whose peers dial this server; `plan` gives every server one.
     pub fn dialled_by(&self) -> &str {
         self.msp_ids.first().map(String::as_str).unwrap_or_default()
@@ -48,18 +54,26 @@ pub fn plan(
     label: &str,
     shared: bool,
     tls: (&ChaincodeTls, TlsMode),
+    external: Option<(&str, u16)>,
 ) -> Result<Vec<ChaincodeServer>> {
-    let server = |host: String, msp_ids: Vec<String>| -> Result<ChaincodeServer> {
-        let address = format!("{host}:{CHAINCODE_PORT}");
+    let server_at = |host: String, port: u16, msp_ids: Vec<String>| -> Result<ChaincodeServer> {
+        let address = format!("{host}:{port}");
         let material = tls.0.for_server(tls.1, &host, &msp_ids.join("+"))?;
         Ok(ChaincodeServer {
             container: topology.container_name(&host),
             package: Package::ccaas_tls(label, &address, material.as_ref())?,
             tls: material,
             host,
+            port,
             msp_ids,
         })
     };
+    let server = |host: String, msp_ids: Vec<String>| server_at(host, CHAINCODE_PORT, msp_ids);
+    // A chaincode the user runs: every org's peers dial the one address.
+    if let Some((host, port)) = external {
+        let all = topology.orgs.iter().map(|o| o.msp_id.clone()).collect();
+        return Ok(vec![server_at(host.to_string(), port, all)?]);
+    }
     let host_name = name.to_ascii_lowercase().replace('_', "-");
     if shared {
         let all = topology.orgs.iter().map(|o| o.msp_id.clone()).collect();
@@ -171,7 +185,7 @@ impl Network {
         let target = Reachable {
             from: self.topology.container_name(&peer.host),
             host: server.host.clone(),
-            port: CHAINCODE_PORT,
+            port: server.port,
         };
         let tail = |engine: crate::docker::Engine, container: String| async move {
             engine.logs_tail(&container, 12).await.unwrap_or_default()
@@ -180,13 +194,13 @@ impl Network {
             reached = await_reachable(&self.engine, &target, SERVER_TIMEOUT) => {
                 if reached? {
                     return match &server.tls {
-                        Some(tls) => self.check_handshake(server, tls, &target.from).await,
+                        Some(tls) => self.check_handshake(server, tls, &peer).await,
                         None => Ok(()),
                     };
                 }
                 Err(Error::ChaincodeUnreachable {
                     container: server.container.clone(),
-                    address: format!("{}:{CHAINCODE_PORT}", server.host),
+                    address: server.address(),
                     tail: tail(self.engine.clone(), server.container.clone()).await,
                 })
             }
@@ -204,12 +218,13 @@ impl Network {
     /// image's own `peer` CLI asking the server for its channels: a chaincode server does
     /// not serve that gRPC service, so "unimplemented" is the answer of a server whose
     /// handshake succeeded; a failed handshake never gets that far.
-    async fn check_handshake(
+    pub(crate) async fn check_handshake(
         &self,
         server: &ChaincodeServer,
         tls: &ServerTls,
-        from: &str,
+        peer: &crate::topology::Node,
     ) -> Result<()> {
+        let from = &self.topology.container_name(&peer.host);
         let dir = format!("/tmp/fabx-chaincode-tls/{}", server.host);
         let (client_cert, client_key) = tls.client.clone().unwrap_or_default();
         let files = [
@@ -225,14 +240,13 @@ impl Network {
         })
         .collect::<Vec<_>>();
         self.engine.upload(from, "/", &files).await?;
-        let peer = self.org_peer(server.dialled_by())?;
         let env = vec![
             format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
             format!(
                 "CORE_PEER_MSPCONFIGPATH={}",
                 crate::layout::container::ADMIN_MSP
             ),
-            format!("CORE_PEER_ADDRESS={}:{CHAINCODE_PORT}", server.host),
+            format!("CORE_PEER_ADDRESS={}", server.address()),
             "CORE_PEER_TLS_ENABLED=true".into(),
             format!("CORE_PEER_TLS_ROOTCERT_FILE={dir}/ca.crt"),
             format!("CORE_PEER_TLS_CLIENTAUTHREQUIRED={}", tls.client.is_some()),
@@ -249,7 +263,7 @@ impl Network {
         }
         Err(Error::ChaincodeTlsHandshake {
             name: server.package.label.clone(),
-            address: format!("{}:{CHAINCODE_PORT}", server.host),
+            address: server.address(),
             mode: tls.mode.as_str(),
             cause: output.last_error_line(),
         })
@@ -258,6 +272,9 @@ impl Network {
 
 /// How long the handshake check waits for the server's TLS answer.
 const HANDSHAKE_TIMEOUT: &str = "5s";
+
+/// Not a port a chaincode can listen on.
+pub const CHAINCODE_PORT_NONE: u16 = 0;
 
 /// Where a chaincode container finds its TLS files.
 pub const CONTAINER_TLS_DIR: &str = "/fabx/chaincode-tls";

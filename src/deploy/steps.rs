@@ -39,6 +39,10 @@ impl Network {
         reporter: &dyn Reporter,
     ) -> Result<ChaincodeImage> {
         match &request.source {
+            Source::Address(address) => Err(Error::InvalidArgument {
+                what: format!("an image for the chaincode at {address}"),
+                fix: "with --address fabx runs no image".into(),
+            }),
             Source::Image(image) => {
                 let id =
                     self.engine
