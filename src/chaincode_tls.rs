@@ -128,14 +128,10 @@ impl ChaincodeTls {
     /// The network's chaincode CA, made on first use.
     fn ca(&self) -> Result<LoadedCa, CryptoError> {
         let (cert_path, key_path) = (self.ca_cert_path(), self.dir.join("ca.key"));
-        if let (Ok(cert_pem), Ok(key_pem)) = (
-            std::fs::read_to_string(&cert_path),
-            std::fs::read_to_string(&key_path),
-        ) {
-            let key = KeyPair::from_pem(&key_pem)
-                .map_err(|source| generate("chaincode TLS CA", source))?;
-            let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)
-                .map_err(|source| generate("chaincode TLS CA", source))?;
+        if let (Some(cert_pem), Some(key_pem)) = (read_kept(&cert_path)?, read_kept(&key_path)?) {
+            let key = KeyPair::from_pem(&key_pem).map_err(|e| unusable(&key_path, e))?;
+            let issuer =
+                Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| unusable(&cert_path, e))?;
             return Ok(LoadedCa { cert_pem, issuer });
         }
         let name = "chaincode-tlsca";
@@ -172,10 +168,7 @@ impl ChaincodeTls {
             dir.join(format!("{stem}.crt")),
             dir.join(format!("{stem}.key")),
         );
-        if let (Ok(cert), Ok(key)) = (
-            std::fs::read_to_string(&cert_path),
-            std::fs::read_to_string(&key_path),
-        ) {
+        if let (Some(cert), Some(key)) = (read_kept(&cert_path)?, read_kept(&key_path)?) {
             return Ok((cert, key));
         }
         let key = new_key(name)?;
@@ -203,6 +196,30 @@ impl ChaincodeTls {
         crypto::write_file(&key_path, &key.serialize_pem(), true)?;
         crypto::write_file(&cert_path, &cert.pem(), false)?;
         Ok((cert.pem(), key.serialize_pem()))
+    }
+}
+
+/// A file made earlier: None if it is not there, an error if it is there but unreadable
+/// (never silently replaced: a new certificate would change the package ID).
+fn read_kept(path: &Path) -> Result<Option<String>, CryptoError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.contains("-----BEGIN") => Ok(Some(text)),
+        Ok(_) => Err(CryptoError::Read {
+            path: path.to_path_buf(),
+            reason: "not a PEM file".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CryptoError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn unusable(path: &Path, error: rcgen::Error) -> CryptoError {
+    CryptoError::Read {
+        path: path.to_path_buf(),
+        reason: error.to_string(),
     }
 }
 

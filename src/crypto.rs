@@ -24,6 +24,8 @@ pub enum CryptoError {
         subject: String,
         source: rcgen::Error,
     },
+    #[error("cannot use {path}: {reason} (restore or remove the file; `fabx down` then `fabx up` makes fresh material)")]
+    Read { path: PathBuf, reason: String },
     #[error("cannot write {path}: {source} (check that the state directory is writable)")]
     Write {
         path: PathBuf,

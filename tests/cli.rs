@@ -109,3 +109,20 @@ fn unknown_command_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn deploy_options_that_cannot_go_together_are_usage_errors() {
+    let (code, _, stderr) = fabx(&["deploy", "cc", "--tls", "sometimes"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("unknown TLS mode \"sometimes\" (use off, server or mutual)"),
+        "{stderr}"
+    );
+    for other in [["--image", "some/image:1"], ["--path", "chaincode/cc"]] {
+        let mut args = vec!["deploy", "cc", "--address", "host.docker.internal:9999"];
+        args.extend(other);
+        let (code, _, stderr) = fabx(&args, &[]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+}

@@ -408,3 +408,31 @@ fn connection_json(package: &[u8]) -> serde_json::Value {
     let code = read_entry(package, "code.tar.gz");
     serde_json::from_slice(&read_entry(&code, "connection.json")).unwrap()
 }
+
+#[test]
+fn unreadable_chaincode_tls_files_are_errors_not_replaced() {
+    use fabx::chaincode_tls::{ChaincodeTls, TlsMode};
+    let dir = tempfile::tempdir().unwrap();
+    let tls = ChaincodeTls::new(dir.path());
+    tls.for_server(TlsMode::Mutual, "cc.org1.example.com", "Org1MSP")
+        .unwrap();
+    let key = dir.path().join("servers/cc.org1.example.com/server.key");
+    std::fs::write(&key, "garbage").unwrap();
+    let err = tls
+        .for_server(TlsMode::Mutual, "cc.org1.example.com", "Org1MSP")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&key.display().to_string()), "{err}");
+    assert!(err.contains("fabx down"), "{err}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "garbage");
+    std::fs::write(
+        dir.path().join("ca.key"),
+        "-----BEGIN PRIVATE KEY-----\nbad\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let err = tls
+        .for_server(TlsMode::Server, "other.org2.example.com", "Org2MSP")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ca.key"), "{err}");
+}

@@ -7,7 +7,8 @@
 mod common;
 
 use fabx::chaincode_tls::TlsMode;
-use fabx::commands::{peer_env, PeerCommand};
+use fabx::commands::{peer_env, PeerCli, PeerCommand};
+use fabx::deploy::lifecycle::LifecycleCommand;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::docker::UploadFile;
 use fabx::harness::TestNetwork;
@@ -170,6 +171,28 @@ async fn examplecc_over_mutual_tls_and_a_plain_text_image_refused() {
     ));
     let committed = net.query("plaincc", "query", &["a"]).await.unwrap_err();
     assert!(committed.to_string().contains("plaincc"), "{committed}");
+    // Nor approved: fabx waits for a server it cannot vouch for before approving.
+    for peer in net.topology().peers() {
+        let query = LifecycleCommand::QueryApproved {
+            channel: "channel1".into(),
+            name: "plaincc".into(),
+            sequence: 1,
+        };
+        let container = net.topology().container_name(&peer.host);
+        let env = peer_env(&peer, &query);
+        let output = net
+            .network()
+            .engine
+            .exec(&container, &query.args(), &env)
+            .await
+            .unwrap();
+        assert!(
+            !output.success(),
+            "{} approved: {}",
+            peer.msp_id,
+            output.printed()
+        );
+    }
 
     // The default for an image is plain text: it works.
     request.tls = None;

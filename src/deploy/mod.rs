@@ -150,6 +150,53 @@ impl Network {
         )
     }
 
+    /// The image and the chaincode servers (or the user's own process), up and answering.
+    async fn servers_branch(
+        &self,
+        request: &DeployRequest,
+        servers: &[ChaincodeServer],
+        reporter: &dyn Reporter,
+    ) -> Result<(ChaincodeImage, Vec<bool>)> {
+        if let Source::Address(address) = &request.source {
+            let server = servers.first().ok_or_else(|| Error::InvalidArgument {
+                what: format!("--address {address}"),
+                fix: "give HOST:PORT".into(),
+            })?;
+            reporter.chaincode_env(address, &self.external_env(request, server)?);
+            step(
+                reporter,
+                &format!("wait for your chaincode at {address}"),
+                self.await_external(server, request.wait),
+            )
+            .await?;
+            let external = ChaincodeImage {
+                reference: format!("(your process at {address})"),
+                id: String::new(),
+            };
+            return Ok::<_, Error>((external, vec![false]));
+        }
+        let image_step = match request.source {
+            Source::Image(_) => "check image",
+            _ => "build image",
+        };
+        let image = step(
+            reporter,
+            image_step,
+            self.chaincode_image(request, reporter),
+        )
+        .await?;
+        let image_ref = &image;
+        let runs = servers.iter().map(|server| {
+            let name = format!("run {}", server.host);
+            async move { step(reporter, &name, self.run_server(server, image_ref)).await }
+        });
+        let started = join_all(runs)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<bool>>>()?;
+        Ok::<_, Error>((image, started))
+    }
+
     pub async fn deploy(
         &self,
         request: &DeployRequest,
@@ -173,45 +220,21 @@ impl Network {
         // the installs; the definition (sequence) and its approvals. They meet before the
         // commit, so nothing is committed unless every server accepts connections and
         // every peer has the package.
+        // Servers fabx cannot vouch for (an image forced to TLS, the user's own process)
+        // are waited for before anything is approved: a server that never answers, or
+        // answers in plain text, leaves no approval behind. Chaincode fabx builds is
+        // approved meanwhile (it reads the settings fabx gives it).
+        let approve_after_servers = match &request.source {
+            Source::Directory(_) => false,
+            Source::Image(_) => request.tls_mode() != TlsMode::Off,
+            Source::Address(_) => true,
+        };
+        let (servers_ready, _) = tokio::sync::watch::channel(None::<bool>);
+        let servers_ready = &servers_ready;
         let servers_branch = async {
-            if let Source::Address(address) = &request.source {
-                let server = servers.first().ok_or_else(|| Error::InvalidArgument {
-                    what: format!("--address {address}"),
-                    fix: "give HOST:PORT".into(),
-                })?;
-                reporter.chaincode_env(address, &self.external_env(request, server)?);
-                step(
-                    reporter,
-                    &format!("wait for your chaincode at {address}"),
-                    self.await_external(server, request.wait),
-                )
-                .await?;
-                let external = ChaincodeImage {
-                    reference: format!("(your process at {address})"),
-                    id: String::new(),
-                };
-                return Ok::<_, Error>((external, vec![false]));
-            }
-            let image_step = match request.source {
-                Source::Image(_) => "check image",
-                _ => "build image",
-            };
-            let image = step(
-                reporter,
-                image_step,
-                self.chaincode_image(request, reporter),
-            )
-            .await?;
-            let image_ref = &image;
-            let runs = servers.iter().map(|server| {
-                let name = format!("run {}", server.host);
-                async move { step(reporter, &name, self.run_server(server, image_ref)).await }
-            });
-            let started = join_all(runs)
-                .await
-                .into_iter()
-                .collect::<Result<Vec<bool>>>()?;
-            Ok::<_, Error>((image, started))
+            let result = self.servers_branch(request, &servers, reporter).await;
+            servers_ready.send_replace(Some(result.is_ok()));
+            result
         };
         let installs = self.topology.peers().into_iter().map(|peer| {
             let servers = &servers;
@@ -231,7 +254,17 @@ impl Network {
             let (definition, unchanged) = self
                 .definition(request, &channel, committed, &servers)
                 .await?;
-            if !unchanged {
+            let servers_up = !approve_after_servers
+                || matches!(
+                    servers_ready
+                        .subscribe()
+                        .wait_for(Option::is_some)
+                        .await
+                        .map(|r| *r),
+                    Ok(Some(true))
+                );
+            // When the servers failed, their error is the one reported.
+            if !unchanged && servers_up {
                 self.approve_all(&definition, &servers, reporter).await?;
             }
             Ok::<_, Error>((definition, unchanged))
