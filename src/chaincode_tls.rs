@@ -16,7 +16,6 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use std::path::{Path, PathBuf};
-use time::{Duration, OffsetDateTime};
 
 /// How a chaincode server and its peers talk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -136,7 +135,7 @@ impl ChaincodeTls {
         }
         let name = "chaincode-tlsca";
         let key = new_key(name)?;
-        let mut params = base_params(&key);
+        let mut params = crypto::base_params(&key);
         params.distinguished_name = dn(name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
@@ -178,10 +177,11 @@ impl ChaincodeTls {
             vec![]
         };
         let mut params = CertificateParams::new(sans).map_err(|source| generate(name, source))?;
-        let base = base_params(&key);
+        let base = crypto::base_params(&key);
         params.not_before = base.not_before;
         params.not_after = base.not_after;
         params.key_identifier_method = base.key_identifier_method;
+        params.serial_number = base.serial_number;
         params.distinguished_name = dn(name);
         params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
@@ -244,14 +244,4 @@ fn dn(common_name: &str) -> DistinguishedName {
     dn.push(DnType::OrganizationName, "fabx chaincode TLS");
     dn.push(DnType::CommonName, common_name);
     dn
-}
-
-/// Ten years from five minutes ago (clock skew between host and containers).
-fn base_params(key: &KeyPair) -> CertificateParams {
-    let mut params = CertificateParams::default();
-    let now = OffsetDateTime::now_utc();
-    params.not_before = now - Duration::minutes(5);
-    params.not_after = now + Duration::days(3650);
-    params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(crypto::subject_key_id(key));
-    params
 }

@@ -163,8 +163,9 @@ fn subject(common_name: &str, org: &str, ou: Option<&str>) -> DistinguishedName 
     dn
 }
 
-/// Ten years from five minutes ago (clock skew between host and containers).
-fn base_params(key: &KeyPair) -> CertificateParams {
+/// Ten years from five minutes ago (clock skew between host and containers), a serial
+/// and Fabric's key identifier from the key.
+pub(crate) fn base_params(key: &KeyPair) -> CertificateParams {
     let mut params = CertificateParams::default();
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::minutes(5);
