@@ -124,8 +124,30 @@ async fn two_projects_side_by_side_and_neither_touches_the_others_network() {
         &["invoke", "examplecc", "invoke", "a", "b", "10"],
     );
     assert!(ok, "{stderr}");
+    // `fabx env` gives B's chosen port.
+    let (ok, stdout, stderr) = fabx(b, &b_net, &["--json", "env", "Org1MSP"]);
+    assert!(ok, "{stderr}");
+    let env: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let port = env["CORE_PEER_ADDRESS"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("localhost:")
+        .unwrap()
+        .to_string();
+    assert!(
+        b_addresses.contains(&format!("127.0.0.1:{port}")),
+        "{env} {b_addresses:?}"
+    );
     let (ok, _, stderr) = fabx(b, &b_net, &["down"]);
     assert!(ok, "{stderr}");
+    // A host `peer` CLI with exactly what `fabx env` printed queries A's chaincode.
+    let (ok, exports, stderr) = fabx(a, &a_net, &["env", "Org1MSP", "--user", "User1"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        host_peer_query(&engine, a, &exports).await,
+        "90",
+        "with {exports}"
+    );
     // A still answers, with its own ledger.
     let (ok, stdout, stderr) = fabx(a, &a_net, &["query", "examplecc", "query", "a"]);
     assert!(ok, "{stderr}");
@@ -143,4 +165,61 @@ async fn two_projects_side_by_side_and_neither_touches_the_others_network() {
     assert!(ok, "{stderr}");
     assert!(engine.network_labels(&c_net).await.unwrap().is_none());
     assert!(common::containers_of(&c_net).await.is_empty());
+}
+
+/// Runs `peer chaincode query` in a tools container on the host's network with the
+/// `export` lines `fabx env` printed and the project directory mounted read-only at its
+/// own path: as a `peer` CLI on the host would.
+async fn host_peer_query(engine: &fabx::Engine, project: &Path, exports: &str) -> String {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+    let env: Vec<String> = exports
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .map(String::from)
+        .collect();
+    let dir = project.canonicalize().unwrap().display().to_string();
+    let name = common::unique("fabx-host-cli");
+    let docker = engine.client();
+    docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            ContainerCreateBody {
+                image: Some("hyperledger/fabric-tools:2.5".into()),
+                cmd: Some(
+                    [
+                        "peer",
+                        "chaincode",
+                        "query",
+                        "-C",
+                        "channel1",
+                        "-n",
+                        "examplecc",
+                        "-c",
+                        r#"{"Args":["query","a"]}"#,
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ),
+                env: Some(env),
+                labels: Some([("fabx.managed".to_string(), "test".to_string())].into()),
+                host_config: Some(HostConfig {
+                    network_mode: Some("host".into()),
+                    binds: Some(vec![format!("{dir}:{dir}:ro")]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    docker.start_container(&name, None).await.unwrap();
+    engine.await_exit(&name).await;
+    let output = engine.logs_tail(&name, 50).await.unwrap();
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    docker.remove_container(&name, Some(options)).await.unwrap();
+    output.trim().to_string()
 }

@@ -3,6 +3,7 @@
 mod call;
 mod deploy;
 mod down;
+mod env;
 mod logs;
 pub mod output;
 mod status;
@@ -62,6 +63,8 @@ pub enum Command {
     },
     /// Show every node, its container state, its channels and their heights
     Status,
+    /// Print `export` lines that make a host `peer` CLI use an org over TLS
+    Env(env::EnvArgs),
     /// Print a node's logs, or a chaincode's (every org's container, lines prefixed by org)
     Logs(logs::LogsArgs),
     /// Package, install, run, approve, commit (and init) a chaincode as an external service
@@ -85,6 +88,7 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
         Command::Down { force } => down::run(&network, force, output).await,
         Command::Status => status::run(&network, output).await,
         Command::Logs(args) => logs::run(&network, args, output).await,
+        Command::Env(args) => env::run(&network, args, output).await,
         Command::Deploy(args) => deploy::run(&network, args, output).await,
         Command::Invoke(args) => call::invoke(&network, args, output).await,
         Command::Query { call, org } => call::query(&network, call, org, output).await,

@@ -1,5 +1,6 @@
 //! A Fabric network on Docker: the topology, its state directory and the engine.
 
+mod client_env;
 pub mod down;
 pub mod logs;
 mod owner;
