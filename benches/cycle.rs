@@ -11,7 +11,7 @@ use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
-use fabx::reporter::{Reporter, StepEnd};
+use fabx::reporter::{Reporter, StepEnd, StepId};
 use fabx::{Engine, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -35,7 +35,7 @@ const PHASES: [&str; 9] = [
 struct StepTimes(Mutex<BTreeMap<String, Vec<Duration>>>);
 
 impl Reporter for StepTimes {
-    fn step_finished(&self, step: &str, end: &StepEnd) {
+    fn step_finished(&self, _id: StepId, step: &str, end: &StepEnd) {
         let mut times = self.0.lock().expect("no panics while locked");
         times
             .entry(step.to_string())

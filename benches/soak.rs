@@ -12,7 +12,7 @@
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
-use fabx::reporter::{Reporter, Silent, StepEnd};
+use fabx::reporter::{Reporter, Silent, StepEnd, StepId};
 use fabx::{Engine, Layout, Network, Topology};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ impl Leaks {
 struct Steps(std::sync::Mutex<Vec<(String, Duration)>>);
 
 impl Reporter for Steps {
-    fn step_finished(&self, step: &str, end: &StepEnd) {
+    fn step_finished(&self, _id: StepId, step: &str, end: &StepEnd) {
         if let Ok(mut steps) = self.0.lock() {
             steps.push((step.to_string(), end.duration));
         }

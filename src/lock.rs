@@ -7,7 +7,7 @@
 //! it then checks that the path still names the file it locked, and starts again if not.
 
 use crate::error::{Error, Result};
-use crate::reporter::{step, Reporter};
+use crate::reporter::{step_with, Reporter};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -39,11 +39,11 @@ impl StateLock {
         if let Some(lock) = StateLock::try_acquire(root, command)? {
             return Ok(lock);
         }
-        let waiting = async {
+        let waiting = |id| async move {
             let mut backoff = crate::transient::Backoff::new(wait);
             loop {
                 let holder = std::fs::read_to_string(root.join(LOCK_FILE)).unwrap_or_default();
-                reporter.step_detail(WAIT_STEP, holder.trim());
+                reporter.step_detail(id, holder.trim());
                 match backoff.pause() {
                     Some(pause) => tokio::time::sleep(pause).await,
                     None => {
@@ -59,7 +59,7 @@ impl StateLock {
                 }
             }
         };
-        step(reporter, WAIT_STEP, waiting).await
+        step_with(reporter, WAIT_STEP, waiting).await
     }
 
     /// The lock if no one holds it, else None.

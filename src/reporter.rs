@@ -21,11 +21,23 @@ pub struct StepEnd {
     pub message: Option<String>,
 }
 
+/// One run of a step. Steps are told apart by this handle, not by their names, so two
+/// steps of one name can run at once and a step's detail lines find their step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StepId(u64);
+
+impl StepId {
+    fn next() -> StepId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        StepId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 pub trait Reporter: Send + Sync {
-    fn step_started(&self, _step: &str) {}
+    fn step_started(&self, _id: StepId, _step: &str) {}
     /// A line of detail while a step runs (pull progress, build log).
-    fn step_detail(&self, _step: &str, _line: &str) {}
-    fn step_finished(&self, _step: &str, _end: &StepEnd) {}
+    fn step_detail(&self, _id: StepId, _line: &str) {}
+    fn step_finished(&self, _id: StepId, _step: &str, _end: &StepEnd) {}
     /// `deploy --address`: the environment the user's chaincode process needs, given
     /// before fabx waits for it.
     fn chaincode_env(&self, _address: &str, _env: &[(String, String)]) {}
@@ -42,9 +54,19 @@ pub async fn step<T, E: std::fmt::Display>(
     name: &str,
     work: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
-    reporter.step_started(name);
+    step_with(reporter, name, |_| work).await
+}
+
+/// Like [`step`], for work that reports detail lines: it gets the step's handle.
+pub async fn step_with<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    reporter: &dyn Reporter,
+    name: &str,
+    work: impl FnOnce(StepId) -> F,
+) -> Result<T, E> {
+    let id = StepId::next();
+    reporter.step_started(id, name);
     let started = Instant::now();
-    let result = work.await;
+    let result = work(id).await;
     let (status, message) = match &result {
         Ok(_) => (StepStatus::Ok, None),
         Err(e) => (
@@ -53,6 +75,7 @@ pub async fn step<T, E: std::fmt::Display>(
         ),
     };
     reporter.step_finished(
+        id,
         name,
         &StepEnd {
             status,
@@ -65,8 +88,10 @@ pub async fn step<T, E: std::fmt::Display>(
 
 /// Reports a step that was not needed.
 pub fn skipped(reporter: &dyn Reporter, name: &str, why: &str) {
-    reporter.step_started(name);
+    let id = StepId::next();
+    reporter.step_started(id, name);
     reporter.step_finished(
+        id,
         name,
         &StepEnd {
             status: StepStatus::Skipped,
@@ -74,4 +99,56 @@ pub fn skipped(reporter: &dyn Reporter, name: &str, why: &str) {
             message: Some(why.to_string()),
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Every event as (step handle, what happened).
+    #[derive(Default)]
+    struct Record(Mutex<Vec<(StepId, String)>>);
+
+    impl Reporter for Record {
+        fn step_started(&self, id: StepId, step: &str) {
+            self.0.lock().unwrap().push((id, format!("start {step}")));
+        }
+        fn step_detail(&self, id: StepId, line: &str) {
+            self.0.lock().unwrap().push((id, format!("detail {line}")));
+        }
+        fn step_finished(&self, id: StepId, step: &str, _end: &StepEnd) {
+            self.0.lock().unwrap().push((id, format!("end {step}")));
+        }
+    }
+
+    #[tokio::test]
+    async fn same_named_steps_at_once_are_told_apart_and_details_find_their_step() {
+        let record = Record::default();
+        let record = &record;
+        let run = |line: &'static str| {
+            step_with(record, "install", move |id| async move {
+                tokio::task::yield_now().await;
+                record.step_detail(id, line);
+                Ok::<_, String>(())
+            })
+        };
+        let (a, b) = tokio::join!(run("first"), run("second"));
+        a.unwrap();
+        b.unwrap();
+        let events = record.0.lock().unwrap().clone();
+        let id_of = |what: &str| events.iter().find(|(_, e)| e == what).unwrap().0;
+        let (first, second) = (id_of("detail first"), id_of("detail second"));
+        assert_ne!(first, second);
+        for id in [first, second] {
+            let of_step: Vec<&str> = events
+                .iter()
+                .filter(|(i, _)| *i == id)
+                .map(|(_, e)| e.as_str())
+                .collect();
+            assert_eq!(of_step.first(), Some(&"start install"));
+            assert_eq!(of_step.last(), Some(&"end install"));
+            assert_eq!(of_step.len(), 3);
+        }
+    }
 }

@@ -7,7 +7,7 @@ mod common;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::TestNetwork;
 use fabx::network::UpOutcome;
-use fabx::reporter::{Reporter, Silent};
+use fabx::reporter::{Reporter, Silent, StepId};
 use fabx::{Error, Topology};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
@@ -135,7 +135,7 @@ struct OnStep {
 }
 
 impl Reporter for OnStep {
-    fn step_started(&self, step: &str) {
+    fn step_started(&self, _id: StepId, step: &str) {
         if step == self.step {
             let _ = self.started.send(());
         }

@@ -2,7 +2,7 @@
 //! `--json`, nothing with `--quiet`. Only this file knows indicatif.
 
 use super::GlobalArgs;
-use fabx::reporter::{Reporter, StepEnd, StepStatus};
+use fabx::reporter::{Reporter, StepEnd, StepId, StepStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -21,7 +21,8 @@ pub struct Output {
     mode: Mode,
     verbose: bool,
     multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
+    /// Running steps: their names, and their spinners on a terminal.
+    bars: Mutex<HashMap<StepId, (String, Option<ProgressBar>)>>,
 }
 
 impl Output {
@@ -54,8 +55,8 @@ impl Output {
 
     /// Ends the step display and turns a library error into the CLI's error.
     pub fn finish_steps<T>(&self, result: fabx::Result<T>) -> anyhow::Result<T> {
-        for (_, bar) in self.bars.lock().expect("no panics while locked").drain() {
-            bar.finish_and_clear();
+        for (_, (_, bar)) in self.bars.lock().expect("no panics while locked").drain() {
+            bar.inspect(ProgressBar::finish_and_clear);
         }
         Ok(result?)
     }
@@ -111,38 +112,42 @@ impl Reporter for Output {
         }
     }
 
-    fn step_started(&self, step: &str) {
-        if self.mode != Mode::Progress {
-            return;
-        }
-        let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix} {wide_msg:.dim} {elapsed:>4}")
-                .expect("the template is valid"),
-        );
-        bar.set_prefix(step.to_string());
-        bar.enable_steady_tick(Duration::from_millis(100));
+    fn step_started(&self, id: StepId, step: &str) {
+        let bar = (self.mode == Mode::Progress).then(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix} {wide_msg:.dim} {elapsed:>4}")
+                    .expect("the template is valid"),
+            );
+            bar.set_prefix(step.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
         self.bars
             .lock()
             .expect("no panics while locked")
-            .insert(step.to_string(), bar);
+            .insert(id, (step.to_string(), bar));
     }
 
-    fn step_detail(&self, step: &str, line: &str) {
+    fn step_detail(&self, id: StepId, line: &str) {
+        let bars = self.bars.lock().expect("no panics while locked");
+        let Some((step, bar)) = bars.get(&id) else {
+            return;
+        };
         if self.verbose {
             self.line(format!("  {step}: {line}"));
-        } else if let Some(bar) = self.bars.lock().expect("no panics while locked").get(step) {
+        } else if let Some(bar) = bar {
             bar.set_message(line.to_string());
         }
     }
 
-    fn step_finished(&self, step: &str, end: &StepEnd) {
-        if let Some(bar) = self
+    fn step_finished(&self, id: StepId, step: &str, end: &StepEnd) {
+        let removed = self
             .bars
             .lock()
             .expect("no panics while locked")
-            .remove(step)
-        {
+            .remove(&id);
+        if let Some((_, Some(bar))) = removed {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }

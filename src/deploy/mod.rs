@@ -17,7 +17,7 @@ use crate::chaincode_tls::{ChaincodeTls, TlsMode};
 use crate::error::{Error, Result};
 use crate::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
-use crate::reporter::{skipped, step, Reporter};
+use crate::reporter::{skipped, step, step_with, Reporter};
 use futures_util::future::join_all;
 use lifecycle::{ctor, Definition};
 use serde::Serialize;
@@ -179,11 +179,9 @@ impl Network {
             Source::Image(_) => "check image",
             _ => "build image",
         };
-        let image = step(
-            reporter,
-            image_step,
-            self.chaincode_image(request, reporter),
-        )
+        let image = step_with(reporter, image_step, |id| {
+            self.chaincode_image(request, reporter, id)
+        })
         .await?;
         let image_ref = &image;
         let runs = servers.iter().map(|server| {

@@ -11,7 +11,7 @@ use super::{docker_tag, ChaincodeImage, Committed, DeployRequest, Source};
 use crate::commands::PeerCli;
 use crate::error::{Error, Result};
 use crate::network::{Check, Network};
-use crate::reporter::{step, Reporter};
+use crate::reporter::{step, Reporter, StepId};
 use crate::topology::Node;
 use crate::transient::Backoff;
 use futures_util::future::join_all;
@@ -37,6 +37,7 @@ impl Network {
         &self,
         request: &DeployRequest,
         reporter: &dyn Reporter,
+        step: StepId,
     ) -> Result<ChaincodeImage> {
         match &request.source {
             Source::Address(address) => Err(Error::InvalidArgument {
@@ -68,7 +69,7 @@ impl Network {
                     request.name.to_ascii_lowercase(),
                     docker_tag(&request.version)
                 );
-                let mut log = |line: &str| reporter.step_detail("build image", line);
+                let mut log = |line: &str| reporter.step_detail(step, line);
                 let id = crate::chaincode_image::build_chaincode_image(
                     &self.engine,
                     dir,

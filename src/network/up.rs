@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
-use crate::reporter::{step, Reporter};
+use crate::reporter::{step, step_with, Reporter};
 use crate::topology::{Node, NodeKind, Topology};
 use crate::wait::{await_log, ORDERER_READY, PEER_READY, RAFT_LEADER};
 use crate::{configtx, crypto};
@@ -99,9 +99,9 @@ impl Network {
         let images = &self.topology.images;
         let mut wanted = vec![&images.orderer, &images.peer, &images.tools];
         wanted.dedup();
-        step(reporter, "check images", async {
+        step_with(reporter, "check images", |id| async move {
             try_join_all(wanted.into_iter().map(|image| async move {
-                let mut progress = |line: &str| reporter.step_detail("check images", line);
+                let mut progress = |line: &str| reporter.step_detail(id, line);
                 self.engine.ensure_image(image, &mut progress).await
             }))
             .await
