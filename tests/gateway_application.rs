@@ -49,13 +49,15 @@ impl Drop for BusyLoops {
     }
 }
 
-/// A port nothing listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct ports nothing listens on now (each held until all are chosen, so the
+/// system cannot hand out one twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// A Gateway connection to a peer through its published port, as `User1` of its org.
@@ -93,8 +95,14 @@ async fn gateway(layout: &Layout, topology: &Topology, msp_id: &str) -> Gateway 
 /// One cycle; the time from `deploy` returning to the submit's VALID commit.
 async fn cycle(engine: &fabx::Engine, cycle: usize) -> Result<Duration, String> {
     let mut topology = fabx::harness::isolate(Topology::default_topology());
-    for peer in topology.orgs.iter_mut().flat_map(|o| o.peers.iter_mut()) {
-        peer.host_port = Some(free_port());
+    let peers: Vec<_> = topology
+        .orgs
+        .iter_mut()
+        .flat_map(|o| o.peers.iter_mut())
+        .collect();
+    let ports = free_ports(peers.len());
+    for (peer, port) in peers.into_iter().zip(ports) {
+        peer.host_port = Some(port);
     }
     let state = tempfile::tempdir().unwrap();
     let layout = Layout::new(state.path().join("state"));
