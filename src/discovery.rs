@@ -124,7 +124,7 @@ impl Network {
                     if missing.is_empty() {
                         return Ok(());
                     }
-                    if !self.pause(&mut backoff).await {
+                    if !backoff.wait().await {
                         return Err(Error::NotReady {
                             peer: peer.host.clone(),
                             waited: DISCOVERY_BOUND,
@@ -164,7 +164,7 @@ impl Network {
                     if has_endorsement_plan(&stdout) == Some(true) {
                         return Ok(());
                     }
-                    if !self.pause(&mut backoff).await {
+                    if !backoff.wait().await {
                         return Err(Error::NotReady {
                             peer: peer.host.clone(),
                             waited: DISCOVERY_BOUND,
@@ -178,16 +178,6 @@ impl Network {
         });
         try_join_all(waits).await?;
         Ok(())
-    }
-
-    async fn pause(&self, backoff: &mut Backoff) -> bool {
-        match backoff.pause() {
-            Some(pause) => {
-                tokio::time::sleep(pause).await;
-                true
-            }
-            None => false,
-        }
     }
 
     fn unreadable_discovery(

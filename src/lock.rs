@@ -44,15 +44,12 @@ impl StateLock {
             loop {
                 let holder = std::fs::read_to_string(root.join(LOCK_FILE)).unwrap_or_default();
                 reporter.step_detail(id, holder.trim());
-                match backoff.pause() {
-                    Some(pause) => tokio::time::sleep(pause).await,
-                    None => {
-                        return Err(Error::Locked {
-                            path: root.join(LOCK_FILE),
-                            holder: holder.trim().to_string(),
-                            waited: wait,
-                        })
-                    }
+                if !backoff.wait().await {
+                    return Err(Error::Locked {
+                        path: root.join(LOCK_FILE),
+                        holder: holder.trim().to_string(),
+                        waited: wait,
+                    });
                 }
                 if let Some(lock) = StateLock::try_acquire(root, command)? {
                     return Ok(lock);

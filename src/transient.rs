@@ -88,6 +88,17 @@ impl Backoff {
         self.next = (self.next * 2).min(Duration::from_secs(2));
         Some(pause)
     }
+
+    /// Sleeps the next pause; false (at once) when the bound is spent.
+    pub async fn wait(&mut self) -> bool {
+        match self.pause() {
+            Some(pause) => {
+                tokio::time::sleep(pause).await;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use fabx::deploy::{DeployRequest, Source};
 use fabx::docker::UploadFile;
 use fabx::harness::TestNetwork;
 use fabx::{Error, Topology};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
@@ -21,28 +20,10 @@ const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplec
 /// examplecc's image made to ignore the TLS settings it is given: it serves plain text.
 async fn plain_text_image(engine: &fabx::Engine) -> &'static str {
     const TAG: &str = "fabx-test/examplecc-plain:1";
-    let busybox = std::fs::read("/bin/busybox")
-        .or_else(|_| std::fs::read("/usr/bin/busybox"))
-        .expect("a static busybox (apt-get install busybox-static)");
     let dockerfile = "FROM fabx/examplecc:1.0\n\
         COPY busybox /bin/busybox\n\
         ENTRYPOINT [\"/bin/busybox\", \"env\", \"CHAINCODE_TLS_DISABLED=true\", \"/examplecc\"]\n";
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, bytes, mode) in [
-        ("Dockerfile", dockerfile.as_bytes(), 0o644),
-        ("busybox", busybox.as_slice(), 0o755),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(mode);
-        header.set_cksum();
-        tar.append_data(&mut header, name, bytes).unwrap();
-    }
-    let labels = HashMap::from([("fabx.managed".to_string(), "test".to_string())]);
-    engine
-        .build_image(tar.into_inner().unwrap(), TAG, labels, &mut |_| {})
-        .await
-        .unwrap();
+    common::build_with_busybox(engine, dockerfile, TAG).await;
     TAG
 }
 

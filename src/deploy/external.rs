@@ -3,7 +3,7 @@
 //! gives the environment the process needs, and waits until every org's peer reaches it.
 
 use super::servers::{ChaincodeServer, CHAINCODE_PORT_NONE};
-use super::{DeployRequest, Source};
+use super::DeployRequest;
 use crate::chaincode_tls::ChaincodeTls;
 use crate::error::{Error, Result};
 use crate::network::Network;
@@ -33,11 +33,7 @@ pub fn parse_address(address: &str) -> Result<(String, u16)> {
 impl Network {
     /// The environment the user's chaincode process needs: the Fabric samples'
     /// convention, with absolute paths of the TLS files fabx wrote.
-    pub(super) fn external_env(
-        &self,
-        request: &DeployRequest,
-        server: &ChaincodeServer,
-    ) -> Result<Vec<(String, String)>> {
+    pub(super) fn external_env(&self, server: &ChaincodeServer) -> Result<Vec<(String, String)>> {
         let mut env = vec![
             ("CHAINCODE_ID".to_string(), server.package.id()),
             (
@@ -64,7 +60,6 @@ impl Network {
                 files.ca_cert_path().display().to_string(),
             ));
         }
-        debug_assert!(matches!(request.source, Source::Address(_)));
         Ok(env)
     }
 
@@ -77,7 +72,7 @@ impl Network {
             what: "a request without --address".into(),
             fix: "give Source::Address(HOST:PORT)".into(),
         })?;
-        self.external_env(request, server)
+        self.external_env(server)
     }
 
     /// Every org's peer resolves the host: checked before any transaction.

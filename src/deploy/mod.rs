@@ -162,7 +162,7 @@ impl Network {
                 what: format!("--address {address}"),
                 fix: "give HOST:PORT".into(),
             })?;
-            reporter.chaincode_env(address, &self.external_env(request, server)?);
+            reporter.chaincode_env(address, &self.external_env(server)?);
             step(
                 reporter,
                 &format!("wait for your chaincode at {address}"),

@@ -264,15 +264,12 @@ impl Network {
             if missing.is_empty() {
                 return Ok(());
             }
-            match backoff.pause() {
-                Some(pause) => tokio::time::sleep(pause).await,
-                None => {
-                    return Err(Error::NotApproved {
-                        name: definition.name.clone(),
-                        sequence: definition.sequence,
-                        orgs: missing.join(", "),
-                    })
-                }
+            if !backoff.wait().await {
+                return Err(Error::NotApproved {
+                    name: definition.name.clone(),
+                    sequence: definition.sequence,
+                    orgs: missing.join(", "),
+                });
             }
         }
     }

@@ -61,12 +61,12 @@ impl Network {
             if output.success() {
                 return Ok(output);
             }
-            let printed = format!("{}\n{}", output.stderr, output.stdout);
-            if let Failure::Transient(_) = transient::classify(&printed) {
-                if let Some(pause) = backoff.pause() {
-                    tokio::time::sleep(pause).await;
-                    continue;
-                }
+            let transient = matches!(
+                transient::classify(&output.printed()),
+                Failure::Transient(_)
+            );
+            if transient && backoff.wait().await {
+                continue;
             }
             return match check {
                 Check::Unchecked => Ok(output),

@@ -18,39 +18,32 @@ pub async fn engine() -> Engine {
 
 /// Builds [`BUSYBOX_IMAGE`] FROM scratch through the Docker API (cached by Docker).
 pub async fn busybox_image(engine: &Engine) -> &'static str {
-    let busybox = std::fs::read("/bin/busybox")
-        .or_else(|_| std::fs::read("/usr/bin/busybox"))
-        .expect(
-            "these tests need a static busybox at /bin/busybox (apt-get install busybox-static)",
-        );
     let dockerfile = "FROM scratch\n\
         COPY busybox /bin/busybox\n\
         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
         VOLUME /data\n\
         CMD [\"sh\"]\n";
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, bytes, mode) in [
+    build_with_busybox(engine, dockerfile, BUSYBOX_IMAGE).await;
+    BUSYBOX_IMAGE
+}
+
+/// Builds `tag` from `dockerfile` with a static busybox (as `busybox`) in the context.
+pub async fn build_with_busybox(engine: &Engine, dockerfile: &str, tag: &str) {
+    let busybox = std::fs::read("/bin/busybox")
+        .or_else(|_| std::fs::read("/usr/bin/busybox"))
+        .expect(
+            "these tests need a static busybox at /bin/busybox (apt-get install busybox-static)",
+        );
+    let context = fabx::chaincode_image::context_tar(&[
         ("Dockerfile", dockerfile.as_bytes(), 0o644),
         ("busybox", busybox.as_slice(), 0o755),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(mode);
-        header.set_mtime(0);
-        header.set_cksum();
-        tar.append_data(&mut header, name, bytes).unwrap();
-    }
+    ])
+    .unwrap();
     let labels = HashMap::from([(LABEL_MANAGED.to_string(), "test".to_string())]);
     engine
-        .build_image(
-            tar.into_inner().unwrap(),
-            BUSYBOX_IMAGE,
-            labels,
-            &mut |_| {},
-        )
+        .build_image(context, tag, labels, &mut |_| {})
         .await
-        .expect("building the busybox test image FROM scratch");
-    BUSYBOX_IMAGE
+        .unwrap_or_else(|e| panic!("building {tag}: {e}"));
 }
 
 /// A name no other test (or earlier run) uses.
