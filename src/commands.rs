@@ -1,7 +1,7 @@
 //! Fabric CLI invocations as values: each renders the argument list that runs inside a
 //! container with docker exec, plus the environment it needs.
 
-use crate::layout::{container, container_tlsca};
+use crate::layout::container;
 use crate::topology::{ports, Node};
 
 /// Anything run with the `peer` CLI inside a peer's own container, as its org admin.
@@ -56,71 +56,4 @@ pub fn peer_env(peer: &Node, command: &impl PeerCli) -> Vec<String> {
         // dial that still fails is retried (see crate::transient).
         format!("CORE_PEER_CLIENT_CONNTIMEOUT={DIAL_TIMEOUT}"),
     ]
-}
-
-/// An `osnadmin` command (channel participation API), run in the tools container with
-/// the orderer org admin's TLS client certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OsnadminCommand {
-    Join { channel: String, block: String },
-    List,
-    Info { channel: String },
-}
-
-impl OsnadminCommand {
-    pub fn args(&self, orderer: &Node) -> Vec<String> {
-        let tls = format!(
-            "{}/ordererOrganizations/{}/users/Admin@{}/tls",
-            container::CRYPTO,
-            orderer.domain,
-            orderer.domain
-        );
-        let mut args: Vec<String> = match self {
-            OsnadminCommand::Join { channel, block } => [
-                "osnadmin",
-                "channel",
-                "join",
-                "--channelID",
-                channel,
-                "--config-block",
-                block,
-            ]
-            .map(String::from)
-            .to_vec(),
-            OsnadminCommand::List => ["osnadmin", "channel", "list"].map(String::from).to_vec(),
-            OsnadminCommand::Info { channel } => {
-                ["osnadmin", "channel", "list", "--channelID", channel]
-                    .map(String::from)
-                    .to_vec()
-            }
-        };
-        args.extend([
-            "-o".to_string(),
-            format!("{}:{}", orderer.host, ports::ORDERER_ADMIN),
-            "--ca-file".to_string(),
-            container_tlsca(&orderer.domain),
-            "--client-cert".to_string(),
-            format!("{tls}/client.crt"),
-            "--client-key".to_string(),
-            format!("{tls}/client.key"),
-        ]);
-        args
-    }
-}
-
-/// `configtxgen` writing the channel's genesis block inside the tools container.
-pub fn configtxgen_block(profile: &str, channel: &str, output: &str) -> Vec<String> {
-    [
-        "configtxgen",
-        "-configPath",
-        container::CONFIGTX,
-        "-profile",
-        profile,
-        "-channelID",
-        channel,
-        "-outputBlock",
-        output,
-    ]
-    .map(String::from)
-    .to_vec()
 }

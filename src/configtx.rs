@@ -1,12 +1,14 @@
-//! `configtx.yaml` for the channel's genesis block, rendered from the topology.
+//! `configtx.yaml` describing the channel, rendered from the topology and written to the
+//! state directory for users who change the channel later with Fabric's tools.
 //!
-//! There is no system channel: the one profile describes an application channel with an
-//! etcdraft orderer section, so `configtxgen -outputBlock` gives the block that orderers
-//! join through channel participation and peers join with `peer channel join`.
-//! Paths are those seen inside the tools container, where configtxgen runs.
+//! fabx itself builds the genesis block in process ([`crate::channel_config`]); a test
+//! runs `configtxgen -outputBlock` on this file and checks that both blocks decode to the
+//! same configuration. There is no system channel: the one profile describes an
+//! application channel. Paths are those seen inside containers (`/fabx/crypto/...`).
 
+use crate::channel_config::FabricMajor;
 use crate::layout::container;
-use crate::topology::{ports, NodeKind, Topology};
+use crate::topology::{ports, Consensus, NodeKind, Topology};
 use serde_json::{json, Value};
 
 /// The profile name passed to `configtxgen -profile`.
@@ -28,8 +30,8 @@ fn implicit(rule: &str) -> Value {
     json!({ "Type": "ImplicitMeta", "Rule": rule })
 }
 
-/// Renders configtx.yaml.
-pub fn render(topology: &Topology) -> String {
+/// Renders configtx.yaml for channels of Fabric `fabric`'s capabilities.
+pub fn render(topology: &Topology, fabric: FabricMajor) -> String {
     let oo = &topology.orderer_org;
     let orderers = topology.orderers();
     let orderer_org = json!({
@@ -64,16 +66,29 @@ pub fn render(topology: &Topology) -> String {
             })
         })
         .collect();
+    let node_dir = |o: &crate::topology::Node| {
+        format!(
+            "{}/ordererOrganizations/{}/orderers/{}",
+            container::CRYPTO,
+            o.domain,
+            o.host
+        )
+    };
     let consenters: Vec<Value> = orderers
         .iter()
         .map(|o| {
-            let tls = format!(
-                "{}/ordererOrganizations/{}/orderers/{}/tls/server.crt",
-                container::CRYPTO,
-                o.domain,
-                o.host
-            );
+            let tls = format!("{}/tls/server.crt", node_dir(o));
             json!({ "Host": o.host, "Port": ports::ORDERER, "ClientTLSCert": tls, "ServerTLSCert": tls })
+        })
+        .collect();
+    let consenter_mapping: Vec<Value> = orderers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let tls = format!("{}/tls/server.crt", node_dir(o));
+            let identity = format!("{}/msp/signcerts/{}-cert.pem", node_dir(o), o.host);
+            json!({ "ID": i + 1, "Host": o.host, "Port": ports::ORDERER, "MSPID": o.msp_id,
+                    "ClientTLSCert": tls, "ServerTLSCert": tls, "Identity": identity })
         })
         .collect();
     let settings = &topology.orderer;
@@ -92,9 +107,12 @@ pub fn render(topology: &Topology) -> String {
         "Profiles": {
             PROFILE: {
                 "Policies": common_policies,
-                "Capabilities": { "V2_0": true },
+                "Capabilities": { fabric.channel_capability(): true },
                 "Orderer": {
-                    "OrdererType": "etcdraft",
+                    "OrdererType": match settings.consensus {
+                        Consensus::Etcdraft => "etcdraft",
+                        Consensus::Bft => "BFT",
+                    },
                     "EtcdRaft": {
                         "Consenters": consenters,
                         "Options": {
@@ -123,5 +141,19 @@ pub fn render(topology: &Topology) -> String {
             }
         }
     });
+    let mut doc = doc;
+    if settings.consensus == Consensus::Bft {
+        // Only Fabric 3's configtxgen knows these keys; 2.5's rejects unknown ones.
+        let orderer = &mut doc["Profiles"][PROFILE]["Orderer"];
+        orderer["ConsenterMapping"] = json!(consenter_mapping);
+        orderer["SmartBFT"] = json!({
+            "RequestBatchMaxCount": settings.max_message_count.max(1),
+            "RequestBatchMaxInterval": settings.batch_timeout,
+            "LeaderRotation": "ROTATION_OFF",
+        });
+        if let Some(options) = orderer.as_object_mut() {
+            options.remove("EtcdRaft");
+        }
+    }
     serde_yaml::to_string(&doc).expect("configtx values are plain YAML")
 }

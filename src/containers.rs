@@ -1,4 +1,4 @@
-//! Container specifications for orderers, peers and the tools container.
+//! Container specifications for orderers and peers.
 
 use crate::docker::{
     Bind, ContainerSpec, LABEL_HOST, LABEL_MANAGED, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE,
@@ -185,29 +185,6 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         // Chaincode run on the host (`deploy --address host.docker.internal:PORT`), as
         // Docker Desktop provides on its own.
         extra_hosts: vec!["host.docker.internal:host-gateway".into()],
-        working_dir: None,
-    }
-}
-
-/// The tools container: configtxgen and osnadmin run here; it idles otherwise.
-pub fn tools_spec(topology: &Topology, layout: &Layout) -> ContainerSpec {
-    let host = format!("cli.{}", topology.network);
-    ContainerSpec {
-        name: topology.tools_container(),
-        image: topology.images.tools.clone(),
-        cmd: Some(vec!["sleep".into(), "infinity".into()]),
-        env: vec!["FABRIC_LOGGING_SPEC=error".into()],
-        labels: labels(topology, "tools"),
-        binds: vec![
-            ro(&layout.crypto(), container::CRYPTO),
-            ro(&layout.configtx(), container::CONFIGTX),
-            ro(&layout.tlsca_bundle(), container::TLSCA),
-        ],
-        network: topology.network.clone(),
-        aliases: vec![host],
-        host_ports: vec![],
-        host_ip: String::new(),
-        extra_hosts: vec![],
         working_dir: None,
     }
 }

@@ -1,14 +1,13 @@
 //! Ready for applications: what Fabric's discovery service (the service a Gateway asks
-//! before it endorses) knows. A peer answers `discover peers` with the channel members
-//! gossip has told it about, and `discover endorsers` with an endorsement plan once every
-//! org the policy needs has a peer with the chaincode. `discover` runs in the tools
-//! container as the org's `User1`.
+//! before it endorses) knows. A peer answers a membership query with the channel members
+//! gossip has told it about, and an endorsers query with an endorsement plan once every
+//! org the policy needs has a peer with the chaincode. fabx asks over gRPC from the host
+//! as the org's `User1` ([`crate::discovery_client`]); no container or CLI is involved.
 
-use crate::commands::DIAL_TIMEOUT;
+use crate::discovery_client::{Answer, ClientIdentity, DiscoveryConnection};
 use crate::error::{Error, Result};
-use crate::layout::{container, container_tlsca};
-use crate::network::{Check, Network};
-use crate::topology::Node;
+use crate::network::Network;
+use crate::topology::{ports, Node, NodeKind};
 use crate::transient::Backoff;
 use futures_util::future::try_join_all;
 use std::collections::BTreeSet;
@@ -18,88 +17,78 @@ use std::time::Duration;
 /// chaincode.
 pub const DISCOVERY_BOUND: Duration = Duration::from_secs(60);
 
-/// A `discover` query sent to one peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiscoverQuery {
-    /// The channel's members as this peer knows them.
-    Peers { channel: String },
-    /// An endorsement plan for a chaincode's policy.
-    Endorsers { channel: String, chaincode: String },
-}
-
-impl DiscoverQuery {
-    /// The `discover` command line asking `peer`, as its org's User1.
-    pub fn args(&self, peer: &Node) -> Vec<String> {
-        let domain = &peer.domain;
-        let user = format!(
-            "{}/peerOrganizations/{domain}/users/User1@{domain}/msp",
-            container::CRYPTO
-        );
-        let mut args: Vec<String> = [
-            "discover",
-            "--peerTLSCA",
-            &container_tlsca(domain),
-            "--userKey",
-            &format!("{user}/keystore/priv_sk"),
-            "--userCert",
-            &format!("{user}/signcerts/User1@{domain}-cert.pem"),
-            "--MSP",
-            &peer.msp_id,
-        ]
-        .map(String::from)
-        .to_vec();
-        match self {
-            DiscoverQuery::Peers { channel } => {
-                args.extend(["peers", "--channel", channel].map(String::from))
-            }
-            DiscoverQuery::Endorsers { channel, chaincode } => args.extend(
-                ["endorsers", "--channel", channel, "--chaincode", chaincode].map(String::from),
-            ),
-        }
-        args.extend(["--server".to_string(), peer.address()]);
-        args
-    }
-}
-
-/// The endpoints in `discover peers` output (a JSON array of peers); None if it is not that.
-pub fn parse_peer_endpoints(stdout: &str) -> Option<BTreeSet<String>> {
-    let peers: serde_json::Value = serde_json::from_str(stdout).ok()?;
-    peers
-        .as_array()?
-        .iter()
-        .map(|p| p["Endpoint"].as_str().map(String::from))
-        .collect()
-}
-
-/// Whether `discover endorsers` output holds a plan: a JSON array whose descriptors each
-/// have at least one layout. None if the output is not that.
-pub fn has_endorsement_plan(stdout: &str) -> Option<bool> {
-    let descriptors: serde_json::Value = serde_json::from_str(stdout).ok()?;
-    let descriptors = descriptors.as_array()?;
-    Some(
-        !descriptors.is_empty()
-            && descriptors
-                .iter()
-                .all(|d| d["Layouts"].as_array().is_some_and(|l| !l.is_empty())),
-    )
-}
-
 impl Network {
-    /// Runs a discovery query in the tools container; a failed query is returned as
-    /// output (discovery says "not yet" with an error).
-    async fn discover(&self, peer: &Node, query: &DiscoverQuery) -> Result<(String, String)> {
-        let args = query.args(peer);
-        let env = vec![format!("CORE_PEER_CLIENT_CONNTIMEOUT={DIAL_TIMEOUT}")];
-        let output = self
-            .run_cli(
-                &self.topology.tools_container(),
-                args,
-                env,
-                Check::Unchecked,
-            )
-            .await?;
-        let last_line = output.last_error_line();
-        Ok((output.stdout, last_line))
+    /// A discovery connection to `peer` through its published port, as its org's User1.
+    async fn discovery(&self, peer: &Node) -> Result<DiscoveryConnection> {
+        let address = self.published_socket(peer, ports::PEER).await?;
+        let ca_path = self
+            .layout
+            .tlsca_bundle()
+            .join(format!("{}.pem", peer.domain));
+        let ca = std::fs::read(&ca_path).map_err(|source| Error::io("read", &ca_path, source))?;
+        let user = self.layout.user_dir(NodeKind::Peer, &peer.domain, "User1");
+        let identity = ClientIdentity::from_user_dir(&peer.msp_id, &user)?;
+        Ok(DiscoveryConnection::connect(address, &peer.host, &ca, identity).await?)
+    }
+
+    /// Asks `peer` until `ready` accepts its answer, within [`DISCOVERY_BOUND`].
+    /// Discovery's "not yet" answers and transient connection failures are retried;
+    /// `not_ready` describes the last answer for the error when the bound passes.
+    async fn ask_until<T, F, R>(
+        &self,
+        peer: &Node,
+        what: String,
+        mut ask: F,
+        ready: impl Fn(&T) -> Option<String>,
+    ) -> Result<()>
+    where
+        F: FnMut(DiscoveryConnection) -> R,
+        R: std::future::Future<
+            Output = (
+                DiscoveryConnection,
+                std::result::Result<Answer<T>, crate::discovery_client::DiscoveryError>,
+            ),
+        >,
+    {
+        let mut backoff = Backoff::new(DISCOVERY_BOUND);
+        let mut connection: Option<DiscoveryConnection> = None;
+        loop {
+            let last = match connection.take() {
+                None => match self.discovery(peer).await {
+                    Ok(c) => {
+                        connection = Some(c);
+                        continue;
+                    }
+                    Err(Error::Discovery(e)) if e.is_transient() => e.to_string(),
+                    Err(e) => return Err(e),
+                },
+                Some(c) => {
+                    let (c, answer) = ask(c).await;
+                    match answer {
+                        Ok(Answer::Ready(found)) => match ready(&found) {
+                            None => return Ok(()),
+                            Some(missing) => {
+                                connection = Some(c);
+                                missing
+                            }
+                        },
+                        Ok(Answer::NotYet(said)) => {
+                            connection = Some(c);
+                            format!("discovery said: {said}")
+                        }
+                        Err(e) if e.is_transient() => e.to_string(),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            if !backoff.wait().await {
+                return Err(Error::NotReady {
+                    peer: peer.host.clone(),
+                    waited: DISCOVERY_BOUND,
+                    what: format!("{what} ({last})"),
+                });
+            }
+        }
     }
 
     /// Waits until every peer's view of the channel holds every peer of the channel:
@@ -107,36 +96,25 @@ impl Network {
     pub(crate) async fn await_gossip_membership(&self) -> Result<()> {
         let peers = self.topology.peers();
         let everyone: BTreeSet<String> = peers.iter().map(Node::address).collect();
-        let query = DiscoverQuery::Peers {
-            channel: self.topology.channel.clone(),
-        };
+        let channel = self.topology.channel.clone();
         let waits = peers.iter().map(|peer| {
-            let (everyone, query) = (&everyone, &query);
-            async move {
-                let mut backoff = Backoff::new(DISCOVERY_BOUND);
-                loop {
-                    let (stdout, last_line) = self.discover(peer, query).await?;
-                    let known = parse_peer_endpoints(&stdout).ok_or_else(|| {
-                        self.unreadable_discovery(peer, query, &stdout, &last_line)
-                    })?;
+            let (everyone, channel) = (&everyone, &channel);
+            self.ask_until(
+                peer,
+                format!("gossip membership of {channel}"),
+                move |mut c| async move {
+                    let answer = c.peers(channel).await;
+                    (c, answer)
+                },
+                move |found: &Vec<crate::discovery_client::DiscoveredPeer>| {
+                    let known: BTreeSet<String> =
+                        found.iter().map(|p| p.endpoint.clone()).collect();
                     let missing: Vec<&str> =
                         everyone.difference(&known).map(String::as_str).collect();
-                    if missing.is_empty() {
-                        return Ok(());
-                    }
-                    if !backoff.wait().await {
-                        return Err(Error::NotReady {
-                            peer: peer.host.clone(),
-                            waited: DISCOVERY_BOUND,
-                            what: format!(
-                                "gossip membership of {} (it does not yet know {})",
-                                self.topology.channel,
-                                missing.join(", ")
-                            ),
-                        });
-                    }
-                }
-            }
+                    (!missing.is_empty())
+                        .then(|| format!("it does not yet know {}", missing.join(", ")))
+                },
+            )
         });
         try_join_all(waits).await?;
         Ok(())
@@ -149,99 +127,22 @@ impl Network {
         channel: &str,
         chaincode: &str,
     ) -> Result<()> {
-        let query = DiscoverQuery::Endorsers {
-            channel: channel.to_string(),
-            chaincode: chaincode.to_string(),
-        };
-        let waits = self.topology.orgs.iter().map(|org| {
-            let query = &query;
-            async move {
-                let peer = self.org_peer(&org.msp_id)?;
-                let mut backoff = Backoff::new(DISCOVERY_BOUND);
-                loop {
-                    let (stdout, last_line) = self.discover(&peer, query).await?;
-                    // Discovery answers "not yet" with an error and no JSON.
-                    if has_endorsement_plan(&stdout) == Some(true) {
-                        return Ok(());
-                    }
-                    if !backoff.wait().await {
-                        return Err(Error::NotReady {
-                            peer: peer.host.clone(),
-                            waited: DISCOVERY_BOUND,
-                            what: format!(
-                                "an endorsement plan for {chaincode} on {channel} (discovery said: {last_line})"
-                            ),
-                        });
-                    }
-                }
-            }
+        let waits = self.topology.orgs.iter().map(|org| async move {
+            let peer = self.org_peer(&org.msp_id)?;
+            self.ask_until(
+                &peer,
+                format!("an endorsement plan for {chaincode} on {channel}"),
+                move |mut c| async move {
+                    let answer = c.endorsers(channel, chaincode).await;
+                    (c, answer)
+                },
+                |plan: &crate::discovery_client::EndorsementPlan| {
+                    (plan.layouts.is_empty()).then(|| "the plan has no layout".to_string())
+                },
+            )
+            .await
         });
         try_join_all(waits).await?;
         Ok(())
-    }
-
-    fn unreadable_discovery(
-        &self,
-        peer: &Node,
-        query: &DiscoverQuery,
-        stdout: &str,
-        last_line: &str,
-    ) -> Error {
-        Error::unparseable(
-            &self.topology.tools_container(),
-            &query.args(peer).join(" "),
-            "a JSON array of peers",
-            &format!("{stdout}\n{last_line}"),
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn peers_and_plans_are_read_strictly() {
-        let peers = r#"[{"MSPID":"Org1MSP","LedgerHeight":1,"Endpoint":"peer0.org1.example.com:7051","Identity":"x","Chaincodes":["_lifecycle"]},
-                        {"MSPID":"Org2MSP","LedgerHeight":1,"Endpoint":"peer0.org2.example.com:7051","Identity":"y","Chaincodes":null}]"#;
-        let endpoints = parse_peer_endpoints(peers).unwrap();
-        assert_eq!(
-            endpoints.into_iter().collect::<Vec<_>>(),
-            ["peer0.org1.example.com:7051", "peer0.org2.example.com:7051"]
-        );
-        assert_eq!(parse_peer_endpoints("Error: failed connecting"), None);
-        assert_eq!(parse_peer_endpoints(r#"[{"MSPID":"Org1MSP"}]"#), None);
-
-        let plan = r#"[{"Chaincode":"examplecc","EndorsersByGroups":{"G0":[{"MSPID":"Org1MSP"}],"G1":[{"MSPID":"Org2MSP"}]},"Layouts":[{"quantities_by_group":{"G0":1,"G1":1}}]}]"#;
-        assert_eq!(has_endorsement_plan(plan), Some(true));
-        assert_eq!(
-            has_endorsement_plan(r#"[{"Chaincode":"examplecc","Layouts":[]}]"#),
-            Some(false)
-        );
-        assert_eq!(
-            has_endorsement_plan(
-                "Error: failed constructing descriptor for chaincodes:<name:\"examplecc\" >"
-            ),
-            None
-        );
-    }
-
-    #[test]
-    fn discover_asks_the_peer_as_its_orgs_user() {
-        let topology = crate::Topology::default_topology();
-        let peer = &topology.peers()[1];
-        let args = DiscoverQuery::Endorsers {
-            channel: "channel1".into(),
-            chaincode: "examplecc".into(),
-        }
-        .args(peer)
-        .join(" ");
-        assert_eq!(
-            args,
-            "discover --peerTLSCA /fabx/tlsca/org2.example.com.pem \
-             --userKey /fabx/crypto/peerOrganizations/org2.example.com/users/User1@org2.example.com/msp/keystore/priv_sk \
-             --userCert /fabx/crypto/peerOrganizations/org2.example.com/users/User1@org2.example.com/msp/signcerts/User1@org2.example.com-cert.pem \
-             --MSP Org2MSP endorsers --channel channel1 --chaincode examplecc --server peer0.org2.example.com:7051"
-        );
     }
 }

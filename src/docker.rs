@@ -19,7 +19,7 @@ use std::collections::HashMap;
 pub const LABEL_MANAGED: &str = "fabx.managed";
 /// The Docker network name of the fabx network the object belongs to.
 pub const LABEL_NETWORK: &str = "fabx.network";
-/// `orderer`, `peer`, `tools` or `chaincode`.
+/// `orderer`, `peer`, `tools` (a short-lived helper) or `chaincode`.
 pub const LABEL_ROLE: &str = "fabx.role";
 /// The role value of chaincode server containers.
 pub const ROLE_CHAINCODE: &str = "chaincode";
@@ -248,6 +248,18 @@ impl Engine {
         Ok(self.image_id(image).await?.is_some())
     }
 
+    /// The environment (`KEY=value`) a local image sets; None if there is no such image.
+    pub async fn image_env(&self, image: &str) -> Result<Option<Vec<String>>, DockerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(info) => Ok(Some(info.config.and_then(|c| c.env).unwrap_or_default())),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(source) => Err(DockerError::Inspect {
+                object: format!("image {image}"),
+                source,
+            }),
+        }
+    }
+
     /// The ID of a local image, or None if there is no such image.
     pub async fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
         match self.docker.inspect_image(image).await {
@@ -416,9 +428,15 @@ impl Engine {
             .host_ports
             .iter()
             .map(|(inner, host)| {
+                // Host port 0: Docker chooses a free one.
+                let host_port = if *host == 0 {
+                    String::new()
+                } else {
+                    host.to_string()
+                };
                 let binding = PortBinding {
                     host_ip: Some(spec.host_ip.clone()),
-                    host_port: Some(host.to_string()),
+                    host_port: Some(host_port),
                 };
                 (format!("{inner}/tcp"), Some(vec![binding]))
             })

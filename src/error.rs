@@ -19,6 +19,14 @@ pub enum Error {
     Wait(#[from] WaitError),
     #[error(transparent)]
     CoreYaml(#[from] CoreYamlError),
+    #[error(transparent)]
+    ChannelConfig(#[from] crate::channel_config::ConfigError),
+    #[error(transparent)]
+    Participation(#[from] crate::participation::ParticipationError),
+    #[error(transparent)]
+    Discovery(#[from] crate::discovery_client::DiscoveryError),
+    #[error("orderer.type bft needs Fabric 3 images, but {image} is {version} (set images.peer and images.orderer to hyperledger/fabric-peer:3.1 and hyperledger/fabric-orderer:3.1, or use orderer.type etcdraft)")]
+    BftNeedsFabric3 { image: String, version: String },
     #[error("host port {port} for {node} is already in use (stop what uses it, or change or remove that host port in the topology)")]
     PortTaken { port: u16, node: String },
     #[error("Docker network {network} already exists and was not created by fabx (remove it with `docker network rm {network}`, or set another `network` in the topology)")]
@@ -90,6 +98,14 @@ pub enum Error {
     },
     #[error("no orderer of the network is running ({orderers}); run `fabx up` to start the stopped nodes again")]
     OrderersDown { orderers: String },
+    #[error("the ordering service cannot order transactions: {down} down; {consensus} needs {needed} of {total} orderers running and {running} are (run `fabx up` to start the stopped orderers again)")]
+    NoOrderingQuorum {
+        consensus: &'static str,
+        down: String,
+        running: usize,
+        needed: usize,
+        total: usize,
+    },
     #[error("unknown organization {msp_id} (known: {known})")]
     UnknownOrg { msp_id: String, known: String },
     #[error("chaincode {name} is not reachable: the peer cannot connect to its server ({cause}); run `fabx deploy {name}` again to restart its containers")]

@@ -80,7 +80,13 @@ impl TopologyBuilder {
         self
     }
 
-    /// The peer and orderer images (the tools image stays the default's).
+    /// The ordering service's consensus type (`Bft` needs Fabric 3 images and 4 orderers).
+    pub fn consensus(mut self, consensus: crate::topology::Consensus) -> Self {
+        self.orderer.consensus = consensus;
+        self
+    }
+
+    /// The peer and orderer images.
     pub fn images(mut self, peer: &str, orderer: &str) -> Self {
         self.images.peer = peer.to_string();
         self.images.orderer = orderer.to_string();
@@ -176,11 +182,7 @@ pub fn isolate(mut topology: Topology) -> Topology {
 /// on Fabric cannot pass by skipping.
 pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
     let engine = Engine::connect().await?;
-    for image in [
-        &topology.images.peer,
-        &topology.images.orderer,
-        &topology.images.tools,
-    ] {
+    for image in [&topology.images.peer, &topology.images.orderer] {
         if !engine.image_present(image).await? {
             if fabric_required() {
                 return Err(Error::FabricRequired {

@@ -18,12 +18,11 @@ pub mod container {
     pub const PEER_CONFIG: &str = "/fabx/config";
     /// The external builder (bin/detect, bin/build, bin/release).
     pub const BUILDERS: &str = "/fabx/builders";
-    /// Whole crypto tree (tools container only).
+    /// Whole crypto tree, as configtx.yaml names it (Fabric's tools run elsewhere).
     pub const CRYPTO: &str = "/fabx/crypto";
-    /// configtx.yaml (tools container only).
+    /// configtx.yaml, for Fabric's tools run by users.
     pub const CONFIGTX: &str = "/fabx/configtx";
-    /// Where the channel block is put in peers and in the tools container (exists in
-    /// both images, so no mkdir is needed).
+    /// Where the channel block is put in peers (exists in the image: no mkdir needed).
     pub const CHANNEL: &str = "/tmp";
 }
 

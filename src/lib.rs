@@ -5,19 +5,23 @@
 
 pub mod chaincode_image;
 pub mod chaincode_tls;
+pub mod channel_config;
 pub mod commands;
 pub mod configtx;
 pub mod containers;
 pub mod crypto;
 pub mod deploy;
 pub mod discovery;
+pub mod discovery_client;
 pub mod docker;
 pub mod error;
+pub mod fabric_protos;
 pub mod harness;
 pub mod invoke;
 pub mod layout;
 pub mod lock;
 pub mod network;
+pub mod participation;
 pub mod peer_config;
 pub mod reporter;
 pub mod topology;

@@ -34,6 +34,20 @@ pub const RAFT_LEADER: LogCondition = LogCondition {
     needle: "Raft leader changed",
 };
 
+/// SmartBFT has started its view on a channel this orderer joined.
+pub const BFT_VIEW: LogCondition = LogCondition {
+    name: "BFT view started",
+    needle: "Starting view with number",
+};
+
+/// What an orderer logs once its consensus works on a channel.
+pub fn consensus_ready(consensus: crate::topology::Consensus) -> LogCondition {
+    match consensus {
+        crate::topology::Consensus::Etcdraft => RAFT_LEADER,
+        crate::topology::Consensus::Bft => BFT_VIEW,
+    }
+}
+
 /// A server that accepts TCP connections, probed from inside the container that will
 /// dial it, so the probe takes the very path (DNS name, Docker network) the client will.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -238,7 +238,6 @@ fn topology_with_images(net: &str, image: &str) -> fabx::Topology {
     t.container_prefix = net.to_string();
     t.images.peer = image.to_string();
     t.images.orderer = image.to_string();
-    t.images.tools = image.to_string();
     t
 }
 

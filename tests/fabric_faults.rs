@@ -47,7 +47,7 @@ async fn a_stopped_network_comes_back_with_its_ledger() {
     };
     // What a Docker restart or a reboot does: every container stops, chaincode included.
     let all = common::containers_of(&net.topology().network).await;
-    assert_eq!(all.len(), 3 + 2 + 1 + 2, "{all:?}");
+    assert_eq!(all.len(), 3 + 2 + 2, "{all:?}");
     for c in &all {
         common::stop(c).await;
     }

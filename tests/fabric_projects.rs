@@ -167,9 +167,9 @@ async fn two_projects_side_by_side_and_neither_touches_the_others_network() {
     assert!(common::containers_of(&c_net).await.is_empty());
 }
 
-/// Runs `peer chaincode query` in a tools container on the host's network with the
-/// `export` lines `fabx env` printed and the project directory mounted read-only at its
-/// own path: as a `peer` CLI on the host would.
+/// Runs `peer chaincode query` in a container of the peer image (it has the `peer` CLI)
+/// on the host's network, with the `export` lines `fabx env` printed and the project
+/// directory mounted read-only at its own path: as a `peer` CLI on the host would.
 async fn host_peer_query(engine: &fabx::Engine, project: &Path, exports: &str) -> String {
     use bollard::models::{ContainerCreateBody, HostConfig};
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
@@ -185,7 +185,7 @@ async fn host_peer_query(engine: &fabx::Engine, project: &Path, exports: &str) -
         .create_container(
             Some(CreateContainerOptionsBuilder::default().name(&name).build()),
             ContainerCreateBody {
-                image: Some("hyperledger/fabric-tools:2.5".into()),
+                image: Some("hyperledger/fabric-peer:2.5".into()),
                 cmd: Some(
                     [
                         "peer",

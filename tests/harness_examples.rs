@@ -98,7 +98,7 @@ async fn examplecc_moves_value_between_accounts() {
     let network = net.topology().network.clone();
     let volumes = volumes(&net).await;
     let outcome = net.teardown().await.unwrap();
-    assert_eq!(outcome.containers, 3 + 2 + 1 + 2);
+    assert_eq!(outcome.containers, 3 + 2 + 2);
     assert_gone(&network, &volumes).await;
 }
 

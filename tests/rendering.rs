@@ -1,8 +1,9 @@
 //! What fabx renders for Fabric: configtx.yaml, the patched core.yaml, CLI invocations,
 //! and how it reads CLI output.
 
-use fabx::commands::{peer_env, OsnadminCommand, PeerCli, PeerCommand};
-use fabx::network::status::{parse_osnadmin_list, parse_peer_channel_list, parse_peer_height};
+use fabx::channel_config::FabricMajor;
+use fabx::commands::{peer_env, PeerCli, PeerCommand};
+use fabx::network::status::{parse_peer_channel_list, parse_peer_height};
 use fabx::peer_config::{patch_core_yaml, BUILDER_NAME};
 use fabx::Topology;
 use serde_yaml::Value;
@@ -10,7 +11,8 @@ use serde_yaml::Value;
 #[test]
 fn configtx_has_every_org_and_consenter() {
     let topology = Topology::default_topology();
-    let doc: Value = serde_yaml::from_str(&fabx::configtx::render(&topology)).unwrap();
+    let doc: Value =
+        serde_yaml::from_str(&fabx::configtx::render(&topology, FabricMajor(2))).unwrap();
     let profile = &doc["Profiles"][fabx::configtx::PROFILE];
     let orderer = &profile["Orderer"];
     assert_eq!(orderer["OrdererType"].as_str(), Some("etcdraft"));
@@ -116,7 +118,7 @@ fn builder_scripts_are_embedded() {
 }
 
 #[test]
-fn peer_and_osnadmin_commands_render_their_arguments() {
+fn peer_commands_render_their_arguments() {
     let topology = Topology::default_topology();
     let peer = &topology.peers()[1];
     assert_eq!(
@@ -138,17 +140,6 @@ fn peer_and_osnadmin_commands_render_their_arguments() {
     assert!(env.contains(&"CORE_PEER_LOCALMSPID=Org2MSP".to_string()));
     assert!(env.contains(&"CORE_PEER_ADDRESS=peer0.org2.example.com:7051".to_string()));
     assert!(env.contains(&"CORE_PEER_MSPCONFIGPATH=/fabx/admin/msp".to_string()));
-
-    let orderer = &topology.orderers()[2];
-    let join = OsnadminCommand::Join {
-        channel: "channel1".into(),
-        block: "/b.block".into(),
-    }
-    .args(orderer);
-    let joined = join.join(" ");
-    assert!(joined.starts_with("osnadmin channel join --channelID channel1 --config-block /b.block -o orderer3.example.com:7053"), "{joined}");
-    assert!(joined.contains("--ca-file /fabx/tlsca/example.com.pem"));
-    assert!(joined.contains("--client-cert /fabx/crypto/ordererOrganizations/example.com/users/Admin@example.com/tls/client.crt"));
 }
 
 #[test]
@@ -165,11 +156,42 @@ fn cli_output_is_parsed() {
     let info = "Blockchain info: {\"height\":7,\"currentBlockHash\":\"x\"}\n";
     assert_eq!(parse_peer_height(info), Some(7));
     assert_eq!(parse_peer_height("garbage"), None);
-    let osn = "Status: 200\n{\n\t\"systemChannel\": null,\n\t\"channels\": [{\"name\": \"channel1\", \"url\": \"/x\"}]\n}\n";
-    assert_eq!(parse_osnadmin_list(osn).unwrap(), ["channel1"]);
-    assert!(parse_osnadmin_list("Status: 200\n{\"channels\": null}")
-        .unwrap()
-        .is_empty());
-    assert_eq!(parse_osnadmin_list("Status: 200\n{\"error\": \"x\"}"), None);
-    assert_eq!(parse_osnadmin_list("Status: 500"), None);
+}
+
+#[test]
+fn configtx_follows_the_fabric_release_and_consensus() {
+    let mut topology = Topology::default_topology();
+    let render = |t: &Topology, major| -> Value {
+        serde_yaml::from_str(&fabx::configtx::render(t, FabricMajor(major))).unwrap()
+    };
+    let v2 = render(&topology, 2);
+    let profile = &v2["Profiles"][fabx::configtx::PROFILE];
+    assert_eq!(profile["Capabilities"]["V2_0"].as_bool(), Some(true));
+    assert!(profile["Orderer"].get("ConsenterMapping").is_none());
+    let v3 = render(&topology, 3);
+    assert_eq!(
+        v3["Profiles"][fabx::configtx::PROFILE]["Capabilities"]["V3_0"].as_bool(),
+        Some(true)
+    );
+
+    topology.orderer.consensus = fabx::topology::Consensus::Bft;
+    topology
+        .orderer_org
+        .orderers
+        .push(fabx::topology::OrdererNode {
+            name: "orderer4".into(),
+            host_port: None,
+            admin_host_port: None,
+        });
+    let bft = render(&topology, 3);
+    let orderer = &bft["Profiles"][fabx::configtx::PROFILE]["Orderer"];
+    assert_eq!(orderer["OrdererType"].as_str(), Some("BFT"));
+    assert!(orderer.get("EtcdRaft").is_none());
+    let mapping = orderer["ConsenterMapping"].as_sequence().unwrap();
+    assert_eq!(mapping.len(), 4);
+    assert_eq!(mapping[3]["ID"].as_u64(), Some(4));
+    assert_eq!(
+        mapping[3]["Identity"].as_str(),
+        Some("/fabx/crypto/ordererOrganizations/example.com/orderers/orderer4.example.com/msp/signcerts/orderer4.example.com-cert.pem")
+    );
 }

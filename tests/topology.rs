@@ -25,7 +25,10 @@ fn default_topology_is_the_network_people_replace() {
     assert_eq!(t.channel, "channel1");
     assert_eq!(t.images.peer, "hyperledger/fabric-peer:2.5");
     assert_eq!(t.images.orderer, "hyperledger/fabric-orderer:2.5");
-    assert_eq!(t.images.tools, "hyperledger/fabric-tools:2.5");
+    assert_eq!(
+        t.images.tools, None,
+        "the default topology needs no tools image"
+    );
     let hosts: Vec<String> = t.nodes().into_iter().map(|n| n.host).collect();
     assert_eq!(
         hosts,

@@ -319,22 +319,39 @@ impl Network {
     }
 
     /// An orderer to send transactions to: the first one whose container runs, so a
-    /// stopped orderer does not stop the network while Raft still has a quorum.
+    /// stopped orderer does not stop the network while consensus still has a quorum.
+    /// Without a quorum a transaction would never be ordered: that fails at once,
+    /// naming the orderers that are down, instead of waiting for a commit.
     pub(crate) async fn orderer_endpoint(&self) -> Result<OrdererEndpoint> {
         let orderers = self.topology.orderers();
+        let mut running = Vec::new();
+        let mut down = Vec::new();
         for orderer in &orderers {
             let container = self.topology.container_name(&orderer.host);
             if self.engine.container_state(&container).await?.as_deref() == Some("running") {
-                return Ok(OrdererEndpoint::of(orderer));
+                running.push(orderer);
+            } else {
+                down.push(orderer.host.clone());
             }
         }
-        Err(Error::OrderersDown {
-            orderers: orderers
-                .iter()
-                .map(|o| o.host.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        let names = |hosts: &[String]| hosts.join(", ");
+        let Some(first) = running.first() else {
+            return Err(Error::OrderersDown {
+                orderers: names(&down),
+            });
+        };
+        let consensus = self.topology.orderer.consensus;
+        let needed = consensus.quorum(orderers.len());
+        if running.len() < needed {
+            return Err(Error::NoOrderingQuorum {
+                consensus: consensus.name(),
+                down: names(&down),
+                running: running.len(),
+                needed,
+                total: orderers.len(),
+            });
+        }
+        Ok(OrdererEndpoint::of(first))
     }
 
     /// Invokes with a constructor, endorsed by every org, and waits for the commit;

@@ -3,7 +3,6 @@
 //! roots and of a user's MSP in the state directory.
 
 use super::Network;
-use crate::docker::{LABEL_HOST, LABEL_NETWORK};
 use crate::error::{Error, Result};
 use crate::topology::{ports, Node, NodeKind};
 use std::path::Path;
@@ -88,35 +87,13 @@ impl Network {
     /// `host:port` where `port` of `node` is published (`localhost` for loopback and
     /// every-interface bindings: the TLS certificates name it).
     async fn published(&self, node: &Node, port: u16) -> Result<String> {
-        let found = self
-            .engine
-            .containers_labelled(&[
-                format!("{LABEL_NETWORK}={}", self.topology.network),
-                format!("{LABEL_HOST}={}", node.host),
-            ])
-            .await?;
-        let binding = found
-            .iter()
-            .flat_map(|c| c.ports.iter().flatten())
-            .find(|p| p.private_port == port && p.public_port.is_some());
-        match binding {
-            Some(p) => {
-                let ip = p.ip.as_deref().unwrap_or("127.0.0.1");
-                let host = if matches!(ip, "127.0.0.1" | "0.0.0.0" | "::" | "::1") {
-                    "localhost"
-                } else {
-                    ip
-                };
-                Ok(format!("{host}:{}", p.public_port.unwrap_or_default()))
-            }
-            None if found.is_empty() => Err(Error::NotUp {
-                network: self.topology.network.clone(),
-            }),
-            None => Err(Error::InvalidArgument {
-                what: format!("{} publishes no host port for {port}", node.host),
-                fix: "give it a host_port in the topology".into(),
-            }),
-        }
+        let (ip, host_port) = self.published_binding(node, port).await?;
+        let host = if matches!(ip.as_str(), "127.0.0.1" | "0.0.0.0" | "::" | "::1") {
+            "localhost"
+        } else {
+            ip.as_str()
+        };
+        Ok(format!("{host}:{host_port}"))
     }
 }
 

@@ -12,12 +12,15 @@ pub use down::DownOutcome;
 pub use status::{ChannelInfo, NetworkStatus, NodeStatus};
 pub use up::UpOutcome;
 
-use crate::commands::{peer_env, OsnadminCommand, PeerCli};
-use crate::docker::{Engine, ExecOutput};
+use crate::channel_config::FabricMajor;
+use crate::commands::{peer_env, PeerCli};
+use crate::docker::{Engine, ExecOutput, LABEL_HOST, LABEL_NETWORK};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::topology::{Node, Topology};
+use crate::participation::{AdminEndpoint, ParticipationClient};
+use crate::topology::{ports, Node, NodeKind, Topology};
 use crate::transient::{self, Backoff, Failure, RETRY_BOUND};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 #[derive(Clone)]
 pub struct Network {
@@ -95,18 +98,82 @@ impl Network {
             .await
     }
 
-    /// Runs an `osnadmin` command against an orderer from the tools container.
-    pub(crate) async fn osnadmin(
-        &self,
-        orderer: &Node,
-        command: &OsnadminCommand,
-    ) -> Result<ExecOutput> {
-        self.run_cli(
-            &self.topology.tools_container(),
-            command.args(orderer),
-            vec![],
-            Check::Checked,
-        )
-        .await
+    /// A client of the orderers' channel participation API, as the orderer org admin.
+    pub(crate) fn participation(&self) -> Result<ParticipationClient> {
+        let oo = &self.topology.orderer_org;
+        let tls_ca = self
+            .layout
+            .tlsca_bundle()
+            .join(format!("{}.pem", oo.domain));
+        let admin_tls = self
+            .layout
+            .user_dir(NodeKind::Orderer, &oo.domain, "Admin")
+            .join("tls");
+        Ok(ParticipationClient::new(&tls_ca, &admin_tls)?)
+    }
+
+    /// An orderer's admin endpoint at its published host port.
+    pub(crate) async fn admin_endpoint(&self, orderer: &Node) -> Result<AdminEndpoint> {
+        Ok(AdminEndpoint {
+            orderer: orderer.host.clone(),
+            address: self.published_socket(orderer, ports::ORDERER_ADMIN).await?,
+        })
+    }
+
+    /// Where fabx, on the host, reaches `port` of `node`: its published address, with
+    /// every-interface bindings reached through loopback.
+    pub(crate) async fn published_socket(&self, node: &Node, port: u16) -> Result<SocketAddr> {
+        let (ip, host_port) = self.published_binding(node, port).await?;
+        let ip = match ip.parse::<IpAddr>() {
+            Ok(ip) if !ip.is_unspecified() => ip,
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        Ok(SocketAddr::new(ip, host_port))
+    }
+
+    /// The host address and port `port` of `node` is published on.
+    pub(crate) async fn published_binding(&self, node: &Node, port: u16) -> Result<(String, u16)> {
+        let found = self
+            .engine
+            .containers_labelled(&[
+                format!("{LABEL_NETWORK}={}", self.topology.network),
+                format!("{LABEL_HOST}={}", node.host),
+            ])
+            .await?;
+        let binding = found
+            .iter()
+            .flat_map(|c| c.ports.iter().flatten())
+            .find(|p| p.private_port == port && p.public_port.is_some());
+        match binding {
+            Some(p) => Ok((
+                p.ip.clone().unwrap_or_else(|| "127.0.0.1".into()),
+                p.public_port.unwrap_or_default(),
+            )),
+            None if found.is_empty() => Err(Error::NotUp {
+                network: self.topology.network.clone(),
+            }),
+            None => Err(Error::InvalidArgument {
+                what: format!("{} publishes no host port for {port}", node.host),
+                fix: "give it a host_port in the topology".into(),
+            }),
+        }
+    }
+
+    /// Fabric's major release of the orderer image: its `FABRIC_VER` (set by Fabric's
+    /// Dockerfiles), else the tag (`:3.1`); 2 when neither tells.
+    pub(crate) async fn fabric_major(&self) -> Result<(FabricMajor, Option<String>)> {
+        let image = &self.topology.images.orderer;
+        let env = self.engine.image_env(image).await?.unwrap_or_default();
+        let version = env
+            .iter()
+            .find_map(|e| e.strip_prefix("FABRIC_VER="))
+            .map(str::to_string)
+            .or_else(|| image.rsplit_once(':').map(|(_, tag)| tag.to_string()));
+        let major = version
+            .as_deref()
+            .map(|v| v.trim_start_matches('v'))
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse().ok());
+        Ok((FabricMajor(major.unwrap_or(2)), version))
     }
 }

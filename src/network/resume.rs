@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::reporter::{step, Reporter};
 use crate::topology::{Node, NodeKind};
 use crate::wait::{
-    await_log_after, count_log_lines, LogCondition, ORDERER_READY, PEER_READY, RAFT_LEADER,
+    await_log_after, consensus_ready, count_log_lines, LogCondition, ORDERER_READY, PEER_READY,
 };
 use bollard::models::ContainerSummary;
 use futures_util::future::{join_all, try_join_all};
@@ -46,15 +46,13 @@ impl Network {
                 ),
             ));
         }
-        // Every node and the tools container must exist and be running or startable.
-        let tools = self.topology.tools_container();
-        let mut expected = vec![(tools.clone(), "the tools container".to_string())];
-        expected.extend(
-            self.topology
-                .nodes()
-                .iter()
-                .map(|n| (self.topology.container_name(&n.host), n.host.clone())),
-        );
+        // Every node must exist and be running or startable.
+        let expected: Vec<(String, String)> = self
+            .topology
+            .nodes()
+            .iter()
+            .map(|n| (self.topology.container_name(&n.host), n.host.clone()))
+            .collect();
         let mut stopped = Vec::new();
         for (container, what) in &expected {
             match states.get(container).map(String::as_str) {
@@ -87,9 +85,6 @@ impl Network {
             .into_iter()
             .filter(|n| stopped.contains(&self.topology.container_name(&n.host)))
             .collect();
-        if stopped.contains(&tools) {
-            step(reporter, "start tools", self.engine.start_container(&tools)).await?;
-        }
         let restarts = stopped_nodes.iter().map(|node| async move {
             step(
                 reporter,
@@ -127,12 +122,15 @@ impl Network {
     /// Raft leader), counting only what it logs from now on.
     async fn restart_node(&self, node: &Node) -> Result<()> {
         let container = self.topology.container_name(&node.host);
-        let conditions: &[LogCondition] = match node.kind {
-            NodeKind::Orderer => &[ORDERER_READY, RAFT_LEADER],
-            NodeKind::Peer => &[PEER_READY],
+        let conditions: Vec<LogCondition> = match node.kind {
+            NodeKind::Orderer => vec![
+                ORDERER_READY,
+                consensus_ready(self.topology.orderer.consensus),
+            ],
+            NodeKind::Peer => vec![PEER_READY],
         };
         let mut seen = Vec::new();
-        for condition in conditions {
+        for condition in &conditions {
             seen.push(count_log_lines(&self.engine, &container, *condition).await?);
         }
         self.engine.start_container(&container).await?;

@@ -3,7 +3,7 @@
 
 use super::Network;
 use crate::commands::PeerCli;
-use crate::commands::{OsnadminCommand, PeerCommand};
+use crate::commands::PeerCommand;
 use crate::docker::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
 use crate::error::{Error, Result};
 use crate::topology::{Node, NodeKind};
@@ -37,7 +37,7 @@ pub struct NetworkStatus {
     pub network: String,
     pub up: bool,
     pub nodes: Vec<NodeStatus>,
-    /// Other containers of the network: the tools container and chaincode servers.
+    /// Other containers of the network: chaincode servers.
     pub others: Vec<OtherContainer>,
 }
 
@@ -132,61 +132,56 @@ impl Network {
     /// The channels a node has joined and their heights; output that cannot be read is
     /// an error (a node is never shown as having no channels because of it).
     pub(super) async fn channels_of(&self, node: &Node) -> Result<Vec<ChannelInfo>> {
+        if node.kind == NodeKind::Orderer {
+            return self.orderer_channels(node).await;
+        }
         let container = self.topology.container_name(&node.host);
-        let (names, expected) = match node.kind {
-            NodeKind::Peer => {
-                let list = PeerCommand::ChannelList;
-                let output = self.peer(node, &list).await?;
-                let names = parse_peer_channel_list(&output.stdout);
-                (names, (list.args().join(" "), output.printed()))
-            }
-            NodeKind::Orderer => {
-                let list = OsnadminCommand::List;
-                let output = self.osnadmin(node, &list).await?;
-                let names = parse_osnadmin_list(&output.stdout);
-                (names, (list.args(node).join(" "), output.printed()))
-            }
-        };
-        let Some(names) = names else {
-            let (command, printed) = expected;
+        let list = PeerCommand::ChannelList;
+        let output = self.peer(node, &list).await?;
+        let Some(names) = parse_peer_channel_list(&output.stdout) else {
             return Err(Error::unparseable(
                 &container,
-                &command,
+                &list.args().join(" "),
                 "a list of channels",
-                &printed,
+                &output.printed(),
             ));
         };
         let infos = names.into_iter().map(|name| async move {
-            let height = self.height(node, &name).await?;
+            let height = self.peer_height(node, &name).await?;
             Ok::<_, Error>(ChannelInfo { name, height })
         });
         join_all(infos).await.into_iter().collect()
     }
 
-    /// A channel's block height on a node.
-    async fn height(&self, node: &Node, channel: &str) -> Result<u64> {
-        let container = self.topology.container_name(&node.host);
-        let (height, command, output) = match node.kind {
-            NodeKind::Peer => {
-                let info = PeerCommand::ChannelGetInfo {
-                    channel: channel.to_string(),
-                };
-                let output = self.peer(node, &info).await?;
-                (parse_peer_height(&output.stdout), info.args(), output)
+    /// An orderer's channels and heights, from its channel participation API.
+    async fn orderer_channels(&self, orderer: &Node) -> Result<Vec<ChannelInfo>> {
+        let client = self.participation()?;
+        let endpoint = self.admin_endpoint(orderer).await?;
+        let names = client.list(&endpoint).await?;
+        let infos = names.into_iter().map(|name| {
+            let (client, endpoint) = (&client, &endpoint);
+            async move {
+                let info = client.info(endpoint, &name).await?;
+                Ok::<_, Error>(ChannelInfo {
+                    name,
+                    height: info.height,
+                })
             }
-            NodeKind::Orderer => {
-                let info = OsnadminCommand::Info {
-                    channel: channel.to_string(),
-                };
-                let output = self.osnadmin(node, &info).await?;
-                let height = json_body(&output.stdout).and_then(|v| v["height"].as_u64());
-                (height, info.args(node), output)
-            }
+        });
+        join_all(infos).await.into_iter().collect()
+    }
+
+    /// A channel's block height on a peer.
+    async fn peer_height(&self, peer: &Node, channel: &str) -> Result<u64> {
+        let container = self.topology.container_name(&peer.host);
+        let info = PeerCommand::ChannelGetInfo {
+            channel: channel.to_string(),
         };
-        height.ok_or_else(|| {
+        let output = self.peer(peer, &info).await?;
+        parse_peer_height(&output.stdout).ok_or_else(|| {
             Error::unparseable(
                 &container,
-                &command.join(" "),
+                &info.args().join(" "),
                 "a block height",
                 &output.printed(),
             )
@@ -230,24 +225,4 @@ pub fn parse_peer_channel_list(stdout: &str) -> Option<Vec<String>> {
 pub fn parse_peer_height(stdout: &str) -> Option<u64> {
     let json = stdout.split_once("Blockchain info:")?.1.trim();
     serde_json::from_str::<serde_json::Value>(json).ok()?["height"].as_u64()
-}
-
-/// osnadmin prints `Status: 200` and then a JSON body.
-fn json_body(stdout: &str) -> Option<serde_json::Value> {
-    let start = stdout.find('{')?;
-    serde_json::from_str(&stdout[start..]).ok()
-}
-
-/// The channel names in `osnadmin channel list` output (`"channels": null` when there
-/// are none); None when the output is not that.
-pub fn parse_osnadmin_list(stdout: &str) -> Option<Vec<String>> {
-    let body = json_body(stdout)?;
-    match &body["channels"] {
-        serde_json::Value::Null if body.get("channels").is_some() => Some(vec![]),
-        serde_json::Value::Array(channels) => channels
-            .iter()
-            .map(|c| c["name"].as_str().map(String::from))
-            .collect(),
-        _ => None,
-    }
 }

@@ -1,24 +1,27 @@
 //! `up`: from nothing to every orderer and peer joined to the channel.
 //!
-//! The steps: check images and host ports (nothing created yet); generate files, read
-//! core.yaml from the peer image, create the Docker network and start the tools container;
-//! then each node starts, becomes ready and joins on its own while the channel block is
-//! made; last, wait for a raft leader. Any failure after the first object was created
-//! removes everything again.
+//! The steps: check images, their Fabric release and host ports (nothing created yet);
+//! generate the crypto material and the channel's genesis block in process, read
+//! core.yaml from the peer image, create the Docker network; then each node starts,
+//! becomes ready and joins on its own (orderers through their admin API, peers with
+//! `peer channel join`); last, wait for consensus (a raft leader or BFT's first view)
+//! and gossip membership. Any failure after the first object was created removes
+//! everything again. No tools container is involved.
 
-use super::{down, Check, Network};
-use crate::commands::{configtxgen_block, OsnadminCommand, PeerCommand};
-use crate::containers::{labels, node_spec, tools_spec};
+use super::{down, Network};
+use crate::channel_config::{self, FabricMajor};
+use crate::commands::PeerCommand;
+use crate::containers::{labels, node_spec};
 use crate::docker::{ContainerSpec, UploadFile, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
 use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::reporter::{step, step_with, Reporter};
-use crate::topology::{Node, NodeKind, Topology};
-use crate::wait::{await_log, ORDERER_READY, PEER_READY, RAFT_LEADER};
+use crate::topology::{Consensus, Node, NodeKind, Topology};
+use crate::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::{configtx, crypto};
-use futures_util::future::{join, join3, join_all, try_join_all};
+use futures_util::future::{join3, join_all, try_join_all};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -76,13 +79,13 @@ impl Network {
             Some(_) => self.engine.remove_network(name).await?,
             None => {}
         }
-        let topology = self.preflight(reporter).await?;
+        let (topology, fabric) = self.preflight(reporter).await?;
         // The same network with the host ports it will really publish.
         let network = Network {
             topology,
             ..self.clone()
         };
-        if let Err(e) = network.create(reporter).await {
+        if let Err(e) = network.create(fabric, reporter).await {
             let _ = down::teardown(&self.engine, name, Some(self.layout.root())).await;
             return Err(e);
         }
@@ -92,12 +95,13 @@ impl Network {
         })
     }
 
-    /// Checks that need nothing created: images present (pulled if possible), host ports free.
-    /// Returns the topology with the host ports to publish: a taken port that the
-    /// topology did not pin is replaced by a free one.
-    async fn preflight(&self, reporter: &dyn Reporter) -> Result<Topology> {
+    /// Checks that need nothing created: images present (pulled if possible), their
+    /// Fabric release fit for the consensus type, host ports free. Returns the topology
+    /// with the host ports to publish (a taken port that the topology did not pin is
+    /// replaced by a free one) and the Fabric release the channel is made for.
+    async fn preflight(&self, reporter: &dyn Reporter) -> Result<(Topology, FabricMajor)> {
         let images = &self.topology.images;
-        let mut wanted = vec![&images.orderer, &images.peer, &images.tools];
+        let mut wanted = vec![&images.orderer, &images.peer];
         wanted.dedup();
         step_with(reporter, "check images", |id| async move {
             try_join_all(wanted.into_iter().map(|image| async move {
@@ -107,10 +111,18 @@ impl Network {
             .await
         })
         .await?;
-        step(reporter, "check host ports", async {
+        let (fabric, version) = self.fabric_major().await?;
+        if self.topology.orderer.consensus == Consensus::Bft && fabric < FabricMajor(3) {
+            return Err(Error::BftNeedsFabric3 {
+                image: images.orderer.clone(),
+                version: version.map_or("not Fabric 3".into(), |v| format!("Fabric {v}")),
+            });
+        }
+        let topology = step(reporter, "check host ports", async {
             self.free_host_ports()
         })
-        .await
+        .await?;
+        Ok((topology, fabric))
     }
 
     fn free_host_ports(&self) -> Result<Topology> {
@@ -156,7 +168,7 @@ impl Network {
         Ok(topology)
     }
 
-    async fn create(&self, reporter: &dyn Reporter) -> Result<()> {
+    async fn create(&self, fabric: FabricMajor, reporter: &dyn Reporter) -> Result<()> {
         let root = self.layout.root();
         clear_state_dir(root)?;
         let marker = root.join(down::STATE_MARKER);
@@ -165,82 +177,64 @@ impl Network {
             "generated by fabx; removed by `fabx down`\n",
             false,
         )?;
-        // The tools container starts first, beside file generation, so that the block can
-        // be made while the nodes start. Its bind-mount sources must exist before it does.
-        for dir in [
-            self.layout.crypto(),
-            self.layout.configtx(),
-            self.layout.tlsca_bundle(),
-        ] {
-            std::fs::create_dir_all(&dir).map_err(|source| io(&dir, source))?;
-        }
-        let tools = tools_spec(&self.topology, &self.layout);
-        let network_and_tools = async {
-            step(reporter, "create network", self.create_docker_network()).await?;
-            step(reporter, "start tools", self.start(&tools)).await
-        };
         // Parallel steps that create objects all run to their end before an error is
         // returned: a dropped request may still create its object after the rollback.
         let (files, core, network) = join3(
-            step(reporter, "generate crypto and configtx", self.write_files()),
+            step(
+                reporter,
+                "generate crypto and channel block",
+                self.write_files(fabric),
+            ),
             step(reporter, "patch core.yaml", self.write_core_yaml()),
-            network_and_tools,
+            step(reporter, "create network", self.create_docker_network()),
         )
         .await;
         files.and(core).and(network)?;
 
-        // Each node goes its own way: start, wait until it is ready, join. The block is
-        // made meanwhile in the tools container; joins wait for it, not for each other.
-        let (block_made, block_ready) = tokio::sync::watch::channel(false);
-        let block = container_channel_block(&self.topology.channel);
-        let block_in_tools = block.clone();
-        // `move`: the sender must be dropped when this ends, so that waiters wake on failure.
-        let make_block = async move {
-            step(
-                reporter,
-                "create channel block",
-                self.make_block(&block_in_tools),
-            )
-            .await?;
-            let _ = block_made.send(true);
-            Ok::<(), Error>(())
-        };
+        // Each node goes its own way: start, wait until it is ready, join.
+        let block_path = self.layout.channel_block(&self.topology.channel);
+        let block =
+            std::fs::read(&block_path).map_err(|source| Error::io("read", &block_path, source))?;
+        let block = &block;
         // Opened once the first peer has joined; see `join_peer`.
         let (first_joined, _) = tokio::sync::watch::channel(JoinGate::Waiting);
         let first_joined = &first_joined;
-        let nodes = self.topology.nodes().into_iter().map(|node| {
-            let mut block_ready = block_ready.clone();
-            let block = block.clone();
-            async move {
-                let spec = node_spec(&self.topology, &self.layout, &node);
-                let name = format!("join {} to {}", node.host, self.topology.channel);
-                let result = async {
-                    step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
-                    // A closed channel means making the block failed; that error is reported.
-                    if block_ready.wait_for(|made| *made).await.is_err() {
-                        return Ok(());
+        let nodes = self.topology.nodes().into_iter().map(|node| async move {
+            let spec = node_spec(&self.topology, &self.layout, &node);
+            let name = format!("join {} to {}", node.host, self.topology.channel);
+            let result = async {
+                step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
+                match node.kind {
+                    NodeKind::Orderer => {
+                        step(reporter, &name, self.join_orderer(node.clone(), block)).await
                     }
-                    match node.kind {
-                        NodeKind::Orderer => {
-                            step(reporter, &name, self.join_orderer(node.clone(), block)).await
-                        }
-                        NodeKind::Peer => {
-                            step(reporter, &name, self.join_peer(node.clone(), first_joined)).await
-                        }
+                    NodeKind::Peer => {
+                        step(
+                            reporter,
+                            &name,
+                            self.join_peer(node.clone(), block, first_joined),
+                        )
+                        .await
                     }
                 }
-                .await;
-                if result.is_err() {
-                    first_joined.send_replace(JoinGate::Failed);
-                }
-                result
             }
+            .await;
+            if result.is_err() {
+                first_joined.send_replace(JoinGate::Failed);
+            }
+            result
         });
-        let (made, joined) = join(make_block, join_all(nodes)).await;
-        made?;
-        joined.into_iter().try_for_each(|r| r)?;
+        join_all(nodes).await.into_iter().try_for_each(|r| r)?;
 
-        step(reporter, "wait for raft leader", self.await_raft_leader()).await?;
+        step(
+            reporter,
+            &format!(
+                "wait for {}",
+                consensus_ready(self.topology.orderer.consensus).name
+            ),
+            self.await_consensus(),
+        )
+        .await?;
         step(
             reporter,
             "wait for gossip membership",
@@ -249,14 +243,20 @@ impl Network {
         .await
     }
 
-    /// Crypto material, TLS CA bundle, configtx.yaml and the builder scripts.
-    async fn write_files(&self) -> Result<()> {
+    /// Crypto material, TLS CA bundle, the channel's genesis block (made in process),
+    /// configtx.yaml (for users' own channel updates) and the builder scripts.
+    async fn write_files(&self, fabric: FabricMajor) -> Result<()> {
         let topology = self.topology.clone();
         let layout = self.layout.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
             crypto::generate(&topology, &layout)?;
+            let block = channel_config::genesis_block(&topology, &layout, fabric)?;
+            let path = layout.channel_block(&topology.channel);
+            std::fs::create_dir_all(path.parent().expect("block path has a parent"))
+                .and_then(|_| std::fs::write(&path, &block))
+                .map_err(|source| io(&path, source))?;
             let configtx = layout.configtx().join("configtx.yaml");
-            crypto::write_file(&configtx, &configtx::render(&topology), false)?;
+            crypto::write_file(&configtx, &configtx::render(&topology, fabric), false)?;
             for (name, script) in BUILDER_SCRIPTS {
                 let path = layout.builders().join("bin").join(name);
                 crypto::write_file(&path, script, false)?;
@@ -304,26 +304,14 @@ impl Network {
         Ok(self.engine.start_container(&spec.name).await?)
     }
 
-    /// configtxgen in the tools container; a copy of the block goes to the state directory.
-    async fn make_block(&self, block: &str) -> Result<()> {
-        let tools = self.topology.tools_container();
-        let args = configtxgen_block(configtx::PROFILE, &self.topology.channel, block);
-        self.run_cli(&tools, args, vec![], Check::Checked).await?;
-        let bytes = self.engine.download_file(&tools, block).await?;
-        let path = self.layout.channel_block(&self.topology.channel);
-        std::fs::create_dir_all(path.parent().expect("block path has a parent"))
-            .and_then(|_| std::fs::write(&path, &bytes))
-            .map_err(|source| io(&path, source))
-    }
-
-    async fn join_orderer(&self, orderer: Node, block: String) -> Result<()> {
+    /// Joins an orderer through its channel participation API once it serves.
+    async fn join_orderer(&self, orderer: Node, block: &[u8]) -> Result<()> {
         let container = self.topology.container_name(&orderer.host);
         await_log(&self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
-        let join = OsnadminCommand::Join {
-            channel: self.topology.channel.clone(),
-            block,
-        };
-        self.osnadmin(&orderer, &join).await?;
+        let endpoint = self.admin_endpoint(&orderer).await?;
+        self.participation()?
+            .join(&endpoint, block.to_vec())
+            .await?;
         Ok(())
     }
 
@@ -337,14 +325,13 @@ impl Network {
     async fn join_peer(
         &self,
         peer: Node,
+        block: &[u8],
         first_joined: &tokio::sync::watch::Sender<JoinGate>,
     ) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
-        let path = self.layout.channel_block(&self.topology.channel);
-        let contents = std::fs::read(&path).map_err(|source| Error::io("read", &path, source))?;
         let file = UploadFile {
             name: format!("{}.block", self.topology.channel),
-            contents,
+            contents: block.to_vec(),
             mode: 0o644,
         };
         await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
@@ -373,10 +360,13 @@ impl Network {
         Ok(())
     }
 
-    async fn await_raft_leader(&self) -> Result<()> {
+    /// Waits until every orderer's consensus is working: a raft leader, or BFT's
+    /// first view.
+    pub(super) async fn await_consensus(&self) -> Result<()> {
+        let condition = consensus_ready(self.topology.orderer.consensus);
         try_join_all(self.topology.orderers().iter().map(|o| {
             let container = self.topology.container_name(&o.host);
-            async move { await_log(&self.engine, &container, RAFT_LEADER, READY_TIMEOUT).await }
+            async move { await_log(&self.engine, &container, condition, READY_TIMEOUT).await }
         }))
         .await?;
         Ok(())

@@ -48,7 +48,10 @@ pub const DEFAULT_HOST_IP: &str = "127.0.0.1";
 pub struct Images {
     pub peer: String,
     pub orderer: String,
-    pub tools: String,
+    /// No longer used: fabx needs no tools image (the channel block is made in process,
+    /// orderers are joined through their admin API). Accepted so older files still load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,10 +88,14 @@ pub struct PeerNode {
     pub host_port: Option<u16>,
 }
 
-/// Block cutting and raft timing, as Go durations (`100ms`, `2s`).
+/// The ordering service: its consensus type, block cutting and raft timing (Go
+/// durations such as `100ms`, `2s`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrdererSettings {
+    /// `etcdraft` (the default) or `bft` (SmartBFT: Fabric 3 and at least 4 orderers).
+    #[serde(rename = "type")]
+    pub consensus: Consensus,
     pub batch_timeout: String,
     pub max_message_count: u32,
     pub tick_interval: String,
@@ -99,10 +106,48 @@ impl Default for OrdererSettings {
     /// Fabric's own sample values (production-like).
     fn default() -> Self {
         OrdererSettings {
+            consensus: Consensus::Etcdraft,
             batch_timeout: "2s".into(),
             max_message_count: 10,
             tick_interval: "500ms".into(),
             election_tick: 10,
+        }
+    }
+}
+
+/// How the orderers agree on blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consensus {
+    /// Raft (crash fault tolerant), Fabric 2.x and 3.x.
+    #[default]
+    Etcdraft,
+    /// SmartBFT (Byzantine fault tolerant), Fabric 3.x with at least 4 orderers.
+    Bft,
+}
+
+impl Consensus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Consensus::Etcdraft => "etcdraft",
+            Consensus::Bft => "BFT",
+        }
+    }
+
+    /// How many of `n` orderers must run for blocks to be made: a majority for Raft;
+    /// for BFT Fabric's quorum ceil((n + f + 1) / 2) with f = (n - 1) / 3.
+    pub fn quorum(self, n: usize) -> usize {
+        match self {
+            Consensus::Etcdraft => n / 2 + 1,
+            Consensus::Bft => (n + n.saturating_sub(1) / 3 + 1).div_ceil(2),
+        }
+    }
+
+    /// The smallest number of orderers the consensus type works with.
+    pub fn min_orderers(self) -> usize {
+        match self {
+            Consensus::Etcdraft => 1,
+            Consensus::Bft => 4,
         }
     }
 }
@@ -226,9 +271,11 @@ impl Topology {
             host: format!("{}.{}", o.name, oo.domain),
             msp_id: oo.msp_id.clone(),
             domain: oo.domain.clone(),
+            // The admin endpoint is always published (on a port Docker chooses when the
+            // topology gives none): fabx joins orderers to channels through it.
             host_ports: [
                 o.host_port.map(|p| (ports::ORDERER, p)),
-                o.admin_host_port.map(|p| (ports::ORDERER_ADMIN, p)),
+                Some((ports::ORDERER_ADMIN, o.admin_host_port.unwrap_or(0))),
             ]
             .into_iter()
             .flatten()
@@ -241,11 +288,9 @@ impl Topology {
                 host: format!("{}.{}", p.name, org.domain),
                 msp_id: org.msp_id.clone(),
                 domain: org.domain.clone(),
-                host_ports: p
-                    .host_port
-                    .map(|hp| (ports::PEER, hp))
-                    .into_iter()
-                    .collect(),
+                // Always published (Docker chooses the port when the topology gives
+                // none): fabx asks the peer's discovery service from the host.
+                host_ports: vec![(ports::PEER, p.host_port.unwrap_or(0))],
             })
         });
         orderers.chain(peers).collect()
@@ -286,11 +331,6 @@ impl Topology {
         } else {
             format!("{}-{host}", self.container_prefix)
         }
-    }
-
-    /// Container name of the long-lived tools container (`cli`, as in the old compose file).
-    pub fn tools_container(&self) -> String {
-        self.container_name(&format!("cli.{}", self.network))
     }
 }
 

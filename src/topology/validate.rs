@@ -48,7 +48,6 @@ impl Topology {
         for (field, image) in [
             ("images.peer", &self.images.peer),
             ("images.orderer", &self.images.orderer),
-            ("images.tools", &self.images.tools),
         ] {
             if image.trim().is_empty() || image.contains(char::is_whitespace) {
                 return Err(bad(
@@ -63,6 +62,17 @@ impl Topology {
                 "orderer_org.orderers".into(),
                 "no orderer".into(),
                 "list at least one orderer, e.g. - { name: orderer }",
+            ));
+        }
+        let consensus = self.orderer.consensus;
+        if self.orderer_org.orderers.len() < consensus.min_orderers() {
+            return Err(bad(
+                "orderer_org.orderers".into(),
+                format!(
+                    "orderer.type bft needs at least 4 orderers (3f+1 to survive f faults), found {}",
+                    self.orderer_org.orderers.len()
+                ),
+                "list 4 orderers or more, or use orderer.type etcdraft",
             ));
         }
         if self.orgs.is_empty() {
@@ -147,6 +157,23 @@ impl Topology {
                 ));
             }
         }
+        let oo = &self.orderer_org;
+        let given = oo
+            .orderers
+            .iter()
+            .flat_map(|o| [(&o.name, o.host_port), (&o.name, o.admin_host_port)])
+            .chain(
+                self.orgs
+                    .iter()
+                    .flat_map(|org| org.peers.iter().map(|p| (&p.name, p.host_port))),
+            );
+        if let Some((name, _)) = given.into_iter().find(|(_, port)| *port == Some(0)) {
+            return Err(bad(
+                format!("{name} host port"),
+                "host port 0 is not a port".into(),
+                "give a port number, or leave it out to let Docker choose one",
+            ));
+        }
         let mut hosts = HashSet::new();
         let mut host_ports = HashSet::new();
         for node in self.nodes() {
@@ -157,8 +184,9 @@ impl Topology {
                     "give each node of an organization its own name",
                 ));
             }
+            // Host port 0 in a node is one Docker chooses (the topology gave none).
             for (_, port) in &node.host_ports {
-                if *port == 0 || !host_ports.insert(*port) {
+                if *port != 0 && !host_ports.insert(*port) {
                     return Err(bad(
                         format!("{} host port", node.host),
                         format!("host port {port} is zero or used twice"),

@@ -1,0 +1,275 @@
+//! The orderers' channel participation API (`/participation/v1/channels`), spoken by fabx
+//! itself over HTTPS with mutual TLS as the orderer org's admin, where `osnadmin` needed a
+//! tools container. The admin endpoint is reached through its published host port; the
+//! TLS server name is the orderer's host name, as in its certificate.
+
+use crate::transient::Backoff;
+use reqwest::{Certificate, Client, Identity, StatusCode};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long an admin endpoint that refuses connections (just started) is retried.
+pub const CONNECT_BOUND: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParticipationError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot set up the admin client with {path}: {message}")]
+    Tls { path: PathBuf, message: String },
+    #[error("orderer {orderer} admin endpoint ({address}): {message}")]
+    Request {
+        orderer: String,
+        address: SocketAddr,
+        message: String,
+    },
+    #[error("orderer {orderer} answered {method} {path} with HTTP {status}: {body}")]
+    Status {
+        orderer: String,
+        method: &'static str,
+        path: String,
+        status: u16,
+        body: String,
+    },
+    #[error("orderer {orderer} answered {path} with a body fabx cannot read ({problem}): {body}")]
+    Unparseable {
+        orderer: String,
+        path: String,
+        problem: String,
+        body: String,
+    },
+}
+
+/// A channel as an orderer reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ChannelInfo {
+    pub name: String,
+    #[serde(rename = "consensusRelation")]
+    pub consensus_relation: String,
+    pub status: String,
+    pub height: u64,
+}
+
+#[derive(Deserialize)]
+struct ChannelList {
+    channels: Option<Vec<ChannelEntry>>,
+}
+
+#[derive(Deserialize)]
+struct ChannelEntry {
+    name: String,
+}
+
+/// One orderer's admin endpoint: its host name (TLS server name) and where it listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AdminEndpoint {
+    pub orderer: String,
+    pub address: SocketAddr,
+}
+
+/// A client of the participation API with the orderer org admin's TLS identity.
+#[derive(Clone)]
+pub struct ParticipationClient {
+    ca: Certificate,
+    identity: Identity,
+    identity_path: PathBuf,
+    clients: Arc<Mutex<HashMap<AdminEndpoint, Client>>>,
+}
+
+impl ParticipationClient {
+    /// `tls_ca`: the orderer org's TLS CA; `admin_tls`: the admin's `tls/` directory
+    /// (client.crt, client.key).
+    pub fn new(tls_ca: &Path, admin_tls: &Path) -> Result<Self, ParticipationError> {
+        let read = |path: PathBuf| {
+            std::fs::read(&path).map_err(|source| ParticipationError::Read { path, source })
+        };
+        let ca = read(tls_ca.to_path_buf())?;
+        let mut identity = read(admin_tls.join("client.crt"))?;
+        identity.extend(read(admin_tls.join("client.key"))?);
+        let tls = |path: &Path, e: reqwest::Error| ParticipationError::Tls {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        Ok(ParticipationClient {
+            ca: Certificate::from_pem(&ca).map_err(|e| tls(tls_ca, e))?,
+            identity: Identity::from_pem(&identity).map_err(|e| tls(admin_tls, e))?,
+            identity_path: admin_tls.to_path_buf(),
+            clients: Arc::default(),
+        })
+    }
+
+    /// Joins the orderer to the channel of `block` (a genesis or config block).
+    pub async fn join(
+        &self,
+        endpoint: &AdminEndpoint,
+        block: Vec<u8>,
+    ) -> Result<ChannelInfo, ParticipationError> {
+        let path = "/participation/v1/channels".to_string();
+        let body = self
+            .send(endpoint, "POST", &path, |http, url| {
+                let part = reqwest::multipart::Part::bytes(block.clone())
+                    .file_name("config.block")
+                    .mime_str("application/octet-stream")
+                    .expect("a valid MIME type");
+                http.post(url)
+                    .multipart(reqwest::multipart::Form::new().part("config-block", part))
+            })
+            .await?;
+        parse(endpoint, &path, &body)
+    }
+
+    /// The channels the orderer is a member of.
+    pub async fn list(&self, endpoint: &AdminEndpoint) -> Result<Vec<String>, ParticipationError> {
+        let path = "/participation/v1/channels".to_string();
+        let body = self.send(endpoint, "GET", &path, |h, u| h.get(u)).await?;
+        let list: ChannelList = parse(endpoint, &path, &body)?;
+        Ok(list
+            .channels
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
+    }
+
+    /// One channel's status and height on the orderer.
+    pub async fn info(
+        &self,
+        endpoint: &AdminEndpoint,
+        channel: &str,
+    ) -> Result<ChannelInfo, ParticipationError> {
+        let path = format!("/participation/v1/channels/{channel}");
+        let body = self.send(endpoint, "GET", &path, |h, u| h.get(u)).await?;
+        parse(endpoint, &path, &body)
+    }
+
+    /// Removes the orderer from the channel (its ledger of it is deleted).
+    pub async fn remove(
+        &self,
+        endpoint: &AdminEndpoint,
+        channel: &str,
+    ) -> Result<(), ParticipationError> {
+        let path = format!("/participation/v1/channels/{channel}");
+        self.send(endpoint, "DELETE", &path, |h, u| h.delete(u))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends a request, retrying refused connections (an endpoint still starting) within
+    /// [`CONNECT_BOUND`]; any HTTP status other than 2xx is an error with its body.
+    async fn send(
+        &self,
+        endpoint: &AdminEndpoint,
+        method: &'static str,
+        path: &str,
+        build: impl Fn(&Client, String) -> reqwest::RequestBuilder,
+    ) -> Result<String, ParticipationError> {
+        // The URL names the orderer (TLS server name) at the published port; the
+        // connection goes to the published address.
+        let url = format!(
+            "https://{}:{}{path}",
+            endpoint.orderer,
+            endpoint.address.port()
+        );
+        let http = self.resolving(endpoint)?;
+        let mut backoff = Backoff::new(CONNECT_BOUND);
+        loop {
+            let result = build(&http, url.clone()).send().await;
+            let response = match result {
+                Ok(response) => response,
+                Err(e) if e.is_connect() && backoff.wait().await => continue,
+                Err(e) => {
+                    return Err(ParticipationError::Request {
+                        orderer: endpoint.orderer.clone(),
+                        address: endpoint.address,
+                        message: error_chain(&e),
+                    })
+                }
+            };
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                return Ok(body);
+            }
+            // The orderer's "service unavailable" while it starts a channel is transient.
+            if status == StatusCode::SERVICE_UNAVAILABLE && backoff.wait().await {
+                continue;
+            }
+            return Err(ParticipationError::Status {
+                orderer: endpoint.orderer.clone(),
+                method,
+                path: path.to_string(),
+                status: status.as_u16(),
+                body: error_text(&body),
+            });
+        }
+    }
+
+    /// A client that resolves the orderer's host name to its published address (reqwest
+    /// overrides resolution per client), built once per endpoint.
+    fn resolving(&self, endpoint: &AdminEndpoint) -> Result<Client, ParticipationError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(endpoint) {
+            return Ok(client.clone());
+        }
+        let client = Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(self.ca.clone())
+            .identity(self.identity.clone())
+            .resolve(&endpoint.orderer, endpoint.address)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .map_err(|e| ParticipationError::Tls {
+                path: self.identity_path.clone(),
+                message: error_chain(&e),
+            })?;
+        clients.insert(endpoint.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    endpoint: &AdminEndpoint,
+    path: &str,
+    body: &str,
+) -> Result<T, ParticipationError> {
+    serde_json::from_str(body).map_err(|e| ParticipationError::Unparseable {
+        orderer: endpoint.orderer.clone(),
+        path: path.to_string(),
+        problem: e.to_string(),
+        body: body.chars().take(500).collect(),
+    })
+}
+
+/// The orderer's `{"error": "..."}` text, or the body as it is.
+fn error_text(body: &str) -> String {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    serde_json::from_str::<ErrorBody>(body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| body.trim().chars().take(500).collect())
+}
+
+/// An error with its causes: reqwest's own message alone ("error sending request") does
+/// not say what failed.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
