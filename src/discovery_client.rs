@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-/// How long the TCP connection and TLS handshake with a peer may take.
+/// How long the TCP connection and TLS handshake with a peer may take together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a peer may take to answer one request; discovery answers from memory.
@@ -32,23 +32,29 @@ pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
 /// gRPC codes that say "ask again later": the peer is starting, restarting or overloaded.
 const TRANSIENT_CODES: [tonic::Code; 2] = [tonic::Code::Unavailable, tonic::Code::DeadlineExceeded];
 
+/// Why a discovery question got no answer. Each names the file or the peer concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
+    /// A file of the client identity is missing or unreadable.
     #[error("cannot read {}: {source}", .path.display())]
     ReadIdentity {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A key or certificate of the client identity is not what Fabric expects.
     #[error("{} cannot be used: {problem}", .path.display())]
     BadKey { path: PathBuf, problem: String },
+    /// No TLS connection to the peer (refused, timed out, or its certificate not trusted).
     #[error("cannot connect to {server_name}'s discovery service at {address}: {message}")]
     Connect {
         address: SocketAddr,
         server_name: String,
         message: String,
     },
-    #[error("{server_name}'s discovery service refused the request: {status}")]
+    /// The call failed; `status` is the gRPC code's name and the message.
+    #[error("discovery request to {server_name} failed: {status}")]
     Rpc { server_name: String, status: String },
+    /// The peer answered something this client cannot read; `detail` says what was found.
     #[error("cannot read {what}: {detail}")]
     Unparseable { what: String, detail: String },
 }
@@ -106,15 +112,9 @@ impl ClientIdentity {
         let tls_key_path = dir.join("tls").join("client.key");
 
         let signing_cert_pem = read(&cert_path)?;
-        let signing_key = signing_key(&key_path, &read(&key_path)?)?;
-        let cert_der = certificate_der(&cert_path, &signing_cert_pem)?;
-        if !holds_public_key(&cert_der, &signing_key) {
-            return Err(DiscoveryError::BadKey {
-                path: key_path,
-                problem: format!("it is not the key of {}", cert_path.display()),
-            });
-        }
+        let signing_key = key_of(&cert_path, &signing_cert_pem, &key_path)?;
         let tls_cert_pem = read(&tls_cert_path)?;
+        key_of(&tls_cert_path, &tls_cert_pem, &tls_key_path)?;
         let tls_cert_hash =
             Sha256::digest(certificate_der(&tls_cert_path, &tls_cert_pem)?).to_vec();
         Ok(ClientIdentity {
@@ -197,7 +197,24 @@ fn only_pem_in(dir: &Path) -> Result<PathBuf, DiscoveryError> {
     }
 }
 
-/// The enrollment key: PKCS#8 as cryptogen and Fabric CA write it, or SEC1.
+/// The P-256 key at `key_path`, checked to be the key of the certificate: a mismatch would
+/// otherwise come back from the peer as a bare "access denied" or a failed handshake.
+fn key_of(
+    cert_path: &Path,
+    cert_pem: &[u8],
+    key_path: &Path,
+) -> Result<SigningKey, DiscoveryError> {
+    let key = signing_key(key_path, &read(key_path)?)?;
+    if !holds_public_key(&certificate_der(cert_path, cert_pem)?, &key) {
+        return Err(DiscoveryError::BadKey {
+            path: key_path.to_path_buf(),
+            problem: format!("it is not the key of {}", cert_path.display()),
+        });
+    }
+    Ok(key)
+}
+
+/// A P-256 private key in PEM: PKCS#8 as cryptogen and Fabric CA write it, or SEC1.
 fn signing_key(path: &Path, pem_bytes: &[u8]) -> Result<SigningKey, DiscoveryError> {
     let bad = |problem: String| DiscoveryError::BadKey {
         path: path.to_path_buf(),
@@ -233,8 +250,7 @@ fn certificate_der(path: &Path, pem_bytes: &[u8]) -> Result<Vec<u8>, DiscoveryEr
 }
 
 /// Whether a certificate is for `key`: its SubjectPublicKeyInfo holds the public key's
-/// uncompressed point verbatim. A mismatch would otherwise come back as a bare
-/// "access denied".
+/// uncompressed point verbatim.
 fn holds_public_key(cert_der: &[u8], key: &SigningKey) -> bool {
     let point = key.verifying_key().to_encoded_point(false);
     let point = point.as_bytes();
@@ -300,8 +316,7 @@ impl DiscoveryConnection {
             ));
         let endpoint = Endpoint::from_shared(format!("https://{address}"))
             .and_then(|endpoint| endpoint.tls_config(tls))
-            .map_err(|e| failed(error_chain(&e)))?
-            .connect_timeout(CONNECT_TIMEOUT);
+            .map_err(|e| failed(error_chain(&e)))?;
         let channel = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect())
             .await
             .map_err(|_| {
@@ -389,12 +404,16 @@ fn read_answer<T>(
         .map_err(|detail| DiscoveryError::Unparseable { what, detail })
 }
 
-/// A transport error with its causes: tonic's own message is only "transport error".
+/// A transport error with its causes: tonic's own message is only "transport error". A
+/// cause whose text its wrapper already shows is not repeated.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
         source = cause.source();
     }
     text
@@ -665,6 +684,19 @@ mod tests {
         let error = ClientIdentity::from_user_dir("Org1MSP", dir.path()).unwrap_err();
         assert!(
             matches!(&error, DiscoveryError::BadKey { path, .. } if path.ends_with("priv_sk")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_tls_key_that_is_not_the_tls_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        user_dir(dir.path());
+        let (_, other_key) = cert_and_key("someone");
+        write(&dir.path().join("tls/client.key"), &other_key);
+        let error = ClientIdentity::from_user_dir("Org1MSP", dir.path()).unwrap_err();
+        assert!(
+            matches!(&error, DiscoveryError::BadKey { path, .. } if path.ends_with("client.key")),
             "{error}"
         );
     }
