@@ -1,6 +1,5 @@
-//! The same flow on Fabric 3.x peers and orderers (with the 2.5 tools image: 3.x ships
-//! none). Skipped, with a SKIPPED line, where the 3.x images are absent.
-
+//! The same flow on Fabric 3.x peers and orderers (etcdraft), with no image of Fabric 2.5
+//! and no tools image. Skipped, with a SKIPPED line, where the 3.x images are absent.
 use fabx::harness::{missing_images, TestNetwork};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
