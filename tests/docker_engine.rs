@@ -290,6 +290,46 @@ async fn up_with_a_missing_image_fails_in_one_line_and_creates_nothing() {
 }
 
 #[tokio::test]
+async fn bft_on_a_fabric_2_image_fails_in_one_line_and_creates_nothing() {
+    let engine = engine().await;
+    // An image that says it is Fabric 2.5, as Fabric's own Dockerfiles do (FABRIC_VER).
+    let image = "fabx-test/fabric-2-lookalike:1";
+    common::build_with_busybox(
+        &engine,
+        "FROM scratch\nCOPY busybox /bin/busybox\nENV FABRIC_VER=2.5.12\nCMD [\"/bin/busybox\", \"sh\"]\n",
+        image,
+    )
+    .await;
+    let net = unique("fabx-t-bft2");
+    let _cleanup = common::Cleanup {
+        engine: engine.clone(),
+        network: net.clone(),
+    };
+    let mut topology = topology_with_images(&net, image);
+    topology.orderer.consensus = fabx::topology::Consensus::Bft;
+    topology
+        .orderer_org
+        .orderers
+        .push(fabx::topology::OrdererNode {
+            name: "orderer4".into(),
+            host_port: None,
+            admin_host_port: None,
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let network = Network::new(engine.clone(), topology, Layout::new(&state));
+    let err = network.up(&Silent).await.unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::BftNeedsFabric3 { .. }), "{message}");
+    assert!(
+        message.contains("needs Fabric 3 images") && message.contains("Fabric 2.5.12"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+    assert_nothing_left(&engine, &net, &state).await;
+}
+
+#[tokio::test]
 async fn up_with_a_taken_host_port_fails_in_one_line_and_creates_nothing() {
     let engine = engine().await;
     let image = busybox_image(&engine).await;

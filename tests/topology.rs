@@ -235,3 +235,22 @@ fn the_harness_builder_validates_like_a_topology_file() {
         (3, 6, 1)
     );
 }
+
+#[test]
+fn bft_needs_four_orderers_and_says_so() {
+    let text = MINIMAL.replace("orderer_org:", "orderer: { type: bft }\norderer_org:");
+    let err = Topology::parse(&text, "bft.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("bft.yaml")
+            && err.contains("orderer_org.orderers")
+            && err.contains("bft needs at least 4 orderers"),
+        "{err}"
+    );
+    let err = Topology::parse(
+        &MINIMAL.replace("orderer_org:", "orderer: { type: pbft }\norderer_org:"),
+        "bad.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("bad.yaml") && err.contains("pbft"), "{err}");
+}
