@@ -103,16 +103,13 @@ pub fn render(topology: &Topology, fabric: FabricMajor) -> String {
     application_policies["LifecycleEndorsement"] = implicit("MAJORITY Endorsement");
     application_policies["Endorsement"] = implicit("MAJORITY Endorsement");
 
-    let doc = json!({
+    let mut doc = json!({
         "Profiles": {
             PROFILE: {
                 "Policies": common_policies,
                 "Capabilities": { fabric.channel_capability(): true },
                 "Orderer": {
-                    "OrdererType": match settings.consensus {
-                        Consensus::Etcdraft => "etcdraft",
-                        Consensus::Bft => "BFT",
-                    },
+                    "OrdererType": settings.consensus.name(),
                     "EtcdRaft": {
                         "Consenters": consenters,
                         "Options": {
@@ -141,7 +138,6 @@ pub fn render(topology: &Topology, fabric: FabricMajor) -> String {
             }
         }
     });
-    let mut doc = doc;
     if settings.consensus == Consensus::Bft {
         // Only Fabric 3's configtxgen knows these keys; 2.5's rejects unknown ones.
         let orderer = &mut doc["Profiles"][PROFILE]["Orderer"];

@@ -7,6 +7,7 @@
 //! certificate the connection presents, so the signature cannot be replayed over another
 //! connection (see Fabric's `discovery/service.go`, `validateStructure`).
 
+use crate::error::error_chain;
 use crate::fabric_protos::discovery::{
     self, discovery_client::DiscoveryClient, query, query_result, QueryResult,
 };
@@ -402,21 +403,6 @@ fn read_answer<T>(
     only_result(response)
         .and_then(read)
         .map_err(|detail| DiscoveryError::Unparseable { what, detail })
-}
-
-/// A transport error with its causes: tonic's own message is only "transport error". A
-/// cause whose text its wrapper already shows is not repeated.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(&format!(": {cause_text}"));
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// The result of a request that held one query.

@@ -3,6 +3,7 @@
 //! tools container. The admin endpoint is reached through its published host port; the
 //! TLS server name is the orderer's host name, as in its certificate.
 
+use crate::error::error_chain;
 use crate::transient::Backoff;
 use reqwest::{Certificate, Client, Identity, StatusCode};
 use serde::Deserialize;
@@ -259,17 +260,4 @@ fn error_text(body: &str) -> String {
     serde_json::from_str::<ErrorBody>(body)
         .map(|e| e.error)
         .unwrap_or_else(|_| body.trim().chars().take(500).collect())
-}
-
-/// An error with its causes: reqwest's own message alone ("error sending request") does
-/// not say what failed.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -26,7 +26,7 @@ use crate::fabric_protos::orderer::smartbft;
 use crate::fabric_protos::orderer::{BatchSize, BatchTimeout, ChannelRestrictions, ConsensusType};
 use crate::fabric_protos::{etcdraft, protos};
 use crate::layout::Layout;
-use crate::topology::{parse_duration_ms, ports, Consensus, NodeKind, Topology};
+use crate::topology::{parse_duration_ms, ports, Consensus, Node, NodeKind, Topology};
 use policy::{implicit_meta, signature, PolicyError};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -143,60 +143,14 @@ fn orderer_group(topology: &Topology, layout: &Layout) -> Result<ConfigGroup, Co
     add_value(&mut orderer, "Capabilities", &capabilities("V2_0"));
 
     let orderers = topology.orderers();
-    let read =
-        |path: PathBuf| std::fs::read(&path).map_err(|source| ConfigError::Read { path, source });
     let (consensus_type, metadata) = match settings.consensus {
-        Consensus::Etcdraft => {
-            let consenters = orderers
-                .iter()
-                .map(|o| {
-                    let tls = read(layout.node_dir(o).join("tls").join("server.crt"))?;
-                    Ok(etcdraft::Consenter {
-                        host: o.host.clone(),
-                        port: ports::ORDERER as u32,
-                        client_tls_cert: tls.clone(),
-                        server_tls_cert: tls,
-                    })
-                })
-                .collect::<Result<Vec<_>, ConfigError>>()?;
-            let metadata = etcdraft::ConfigMetadata {
-                consenters,
-                options: Some(etcdraft::Options {
-                    tick_interval: settings.tick_interval.clone(),
-                    election_tick: settings.election_tick,
-                    heartbeat_tick: 1,
-                    max_inflight_blocks: 5,
-                    snapshot_interval_size: 16 * MIB,
-                }),
-            };
-            ("etcdraft", metadata.encode_to_vec())
-        }
+        Consensus::Etcdraft => ("etcdraft", etcdraft_metadata(topology, layout)?),
         Consensus::Bft => {
-            let consenters = orderers
-                .iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    let node = layout.node_dir(o);
-                    let tls = read(node.join("tls").join("server.crt"))?;
-                    let identity = read(
-                        node.join("msp")
-                            .join("signcerts")
-                            .join(format!("{}-cert.pem", o.host)),
-                    )?;
-                    Ok(Consenter {
-                        id: i as u32 + 1,
-                        host: o.host.clone(),
-                        port: ports::ORDERER as u32,
-                        msp_id: o.msp_id.clone(),
-                        identity,
-                        client_tls_cert: tls.clone(),
-                        server_tls_cert: tls,
-                    })
-                })
-                .collect::<Result<Vec<_>, ConfigError>>()?;
-            orderer.policies.insert(
-                "BlockValidation".into(),
-                config_policy(bft_block_validation(&consenters)),
+            let consenters = bft_consenters(topology, layout)?;
+            add_policy(
+                &mut orderer,
+                "BlockValidation",
+                bft_block_validation(&consenters),
             );
             add_value(
                 &mut orderer,
@@ -242,6 +196,65 @@ fn orderer_group(topology: &Topology, layout: &Layout) -> Result<ConfigGroup, Co
     Ok(orderer)
 }
 
+/// An orderer's TLS certificate, which it uses as server and as cluster client.
+fn orderer_tls_cert(layout: &Layout, orderer: &Node) -> Result<Vec<u8>, ConfigError> {
+    read(layout.node_dir(orderer).join("tls").join("server.crt"))
+}
+
+fn read(path: PathBuf) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(&path).map_err(|source| ConfigError::Read { path, source })
+}
+
+/// etcdraft's consenters (host, port, TLS certificates) and options.
+fn etcdraft_metadata(topology: &Topology, layout: &Layout) -> Result<Vec<u8>, ConfigError> {
+    let settings = &topology.orderer;
+    let consenters = topology
+        .orderers()
+        .iter()
+        .map(|o| {
+            let tls = orderer_tls_cert(layout, o)?;
+            Ok(etcdraft::Consenter {
+                host: o.host.clone(),
+                port: u32::from(ports::ORDERER),
+                client_tls_cert: tls.clone(),
+                server_tls_cert: tls,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let metadata = etcdraft::ConfigMetadata {
+        consenters,
+        options: Some(etcdraft::Options {
+            tick_interval: settings.tick_interval.clone(),
+            election_tick: settings.election_tick,
+            heartbeat_tick: 1,
+            max_inflight_blocks: 5,
+            snapshot_interval_size: 16 * MIB,
+        }),
+    };
+    Ok(metadata.encode_to_vec())
+}
+
+/// BFT's consenter mapping: IDs from 1, each orderer's enrollment certificate as its
+/// identity, its TLS certificate as client and server certificate.
+fn bft_consenters(topology: &Topology, layout: &Layout) -> Result<Vec<Consenter>, ConfigError> {
+    (1..)
+        .zip(topology.orderers())
+        .map(|(id, o)| {
+            let signcerts = layout.node_dir(&o).join("msp").join("signcerts");
+            let tls = orderer_tls_cert(layout, &o)?;
+            Ok(Consenter {
+                id,
+                port: u32::from(ports::ORDERER),
+                msp_id: o.msp_id.clone(),
+                identity: read(signcerts.join(format!("{}-cert.pem", o.host)))?,
+                client_tls_cert: tls.clone(),
+                server_tls_cert: tls,
+                host: o.host,
+            })
+        })
+        .collect()
+}
+
 /// SmartBFT options: Fabric's defaults, with block cutting taken from the topology's
 /// orderer settings (a block per `max_message_count` requests or `batch_timeout`).
 fn bft_options(topology: &Topology) -> Result<smartbft::Options, ConfigError> {
@@ -255,7 +268,7 @@ fn bft_options(topology: &Topology) -> Result<smartbft::Options, ConfigError> {
         request_forward_timeout: "2s".into(),
         request_complain_timeout: "20s".into(),
         request_auto_remove_timeout: "3m0s".into(),
-        request_max_bytes: 10 * 1024 * 1024,
+        request_max_bytes: 10 * u64::from(MIB),
         view_change_resend_interval: "5s".into(),
         view_change_timeout: "20s".into(),
         leader_heartbeat_timeout: "1m0s".into(),

@@ -12,7 +12,7 @@ use crate::commands::PeerCli;
 use crate::error::{Error, Result};
 use crate::network::{Check, Network};
 use crate::reporter::{step, Reporter, StepId};
-use crate::topology::Node;
+use crate::topology::{Node, NodeKind};
 use crate::transient::Backoff;
 use futures_util::future::join_all;
 use std::time::Duration;
@@ -324,16 +324,11 @@ impl Network {
     /// naming the orderers that are down, instead of waiting for a commit.
     pub(crate) async fn orderer_endpoint(&self) -> Result<OrdererEndpoint> {
         let orderers = self.topology.orderers();
-        let mut running = Vec::new();
-        let mut down = Vec::new();
-        for orderer in &orderers {
-            let container = self.topology.container_name(&orderer.host);
-            if self.engine.container_state(&container).await?.as_deref() == Some("running") {
-                running.push(orderer);
-            } else {
-                down.push(orderer.host.clone());
-            }
-        }
+        let up = self.running_containers(NodeKind::Orderer.as_str()).await?;
+        let (running, down): (Vec<&Node>, Vec<&Node>) = orderers
+            .iter()
+            .partition(|o| up.contains(&self.topology.container_name(&o.host)));
+        let down: Vec<String> = down.iter().map(|o| o.host.clone()).collect();
         let names = |hosts: &[String]| hosts.join(", ");
         let Some(first) = running.first() else {
             return Err(Error::OrderersDown {

@@ -14,12 +14,13 @@ pub use up::UpOutcome;
 
 use crate::channel_config::FabricMajor;
 use crate::commands::{peer_env, PeerCli};
-use crate::docker::{Engine, ExecOutput, LABEL_HOST, LABEL_NETWORK};
+use crate::docker::{Engine, ExecOutput, LABEL_HOST, LABEL_NETWORK, LABEL_ROLE};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::participation::{AdminEndpoint, ParticipationClient};
 use crate::topology::{ports, Node, NodeKind, Topology};
 use crate::transient::{self, Backoff, Failure, RETRY_BOUND};
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 #[derive(Clone)]
@@ -96,6 +97,22 @@ impl Network {
         let container = self.topology.container_name(&peer.host);
         self.run_cli(&container, command.args(), peer_env(peer, command), check)
             .await
+    }
+
+    /// Names of the network's containers of `role` that are running, from one list call.
+    pub(crate) async fn running_containers(&self, role: &str) -> Result<HashSet<String>> {
+        let found = self
+            .engine
+            .containers_labelled(&[
+                format!("{LABEL_NETWORK}={}", self.topology.network),
+                format!("{LABEL_ROLE}={role}"),
+            ])
+            .await?;
+        Ok(found
+            .iter()
+            .filter(|c| resume::state(c) == "running")
+            .filter_map(resume::container_name)
+            .collect())
     }
 
     /// A client of the orderers' channel participation API, as the orderer org admin.

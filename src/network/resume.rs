@@ -160,14 +160,14 @@ impl Network {
     }
 }
 
-fn container_name(c: &ContainerSummary) -> Option<String> {
+pub(super) fn container_name(c: &ContainerSummary) -> Option<String> {
     c.names
         .as_ref()?
         .first()
         .map(|n| n.trim_start_matches('/').to_string())
 }
 
-fn state(c: &ContainerSummary) -> String {
+pub(super) fn state(c: &ContainerSummary) -> String {
     c.state.map(|s| s.to_string()).unwrap_or_default()
 }
 

@@ -16,6 +16,7 @@ use crate::docker::{ContainerSpec, UploadFile, LABEL_MANAGED, LABEL_NETWORK, LAB
 use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
+use crate::participation::ParticipationClient;
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::reporter::{step, step_with, Reporter};
 use crate::topology::{Consensus, Node, NodeKind, Topology};
@@ -189,12 +190,10 @@ impl Network {
             step(reporter, "create network", self.create_docker_network()),
         )
         .await;
-        files.and(core).and(network)?;
+        let block = files.and_then(|block| core.and(network).map(|_| block))?;
+        let participation = &self.participation()?;
 
         // Each node goes its own way: start, wait until it is ready, join.
-        let block_path = self.layout.channel_block(&self.topology.channel);
-        let block =
-            std::fs::read(&block_path).map_err(|source| Error::io("read", &block_path, source))?;
         let block = &block;
         // Opened once the first peer has joined; see `join_peer`.
         let (first_joined, _) = tokio::sync::watch::channel(JoinGate::Waiting);
@@ -206,7 +205,8 @@ impl Network {
                 step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
                 match node.kind {
                     NodeKind::Orderer => {
-                        step(reporter, &name, self.join_orderer(node.clone(), block)).await
+                        let join = self.join_orderer(node.clone(), participation, block);
+                        step(reporter, &name, join).await
                     }
                     NodeKind::Peer => {
                         step(
@@ -243,12 +243,12 @@ impl Network {
         .await
     }
 
-    /// Crypto material, TLS CA bundle, the channel's genesis block (made in process),
-    /// configtx.yaml (for users' own channel updates) and the builder scripts.
-    async fn write_files(&self, fabric: FabricMajor) -> Result<()> {
+    /// Crypto material, TLS CA bundle, the channel's genesis block (made in process, and
+    /// returned), configtx.yaml (for users' own channel updates) and the builder scripts.
+    async fn write_files(&self, fabric: FabricMajor) -> Result<Vec<u8>> {
         let topology = self.topology.clone();
         let layout = self.layout.clone();
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
             crypto::generate(&topology, &layout)?;
             let block = channel_config::genesis_block(&topology, &layout, fabric)?;
             let path = layout.channel_block(&topology.channel);
@@ -262,7 +262,7 @@ impl Network {
                 crypto::write_file(&path, script, false)?;
                 set_mode(&path, 0o755)?;
             }
-            Ok(())
+            Ok(block)
         })
         .await
         .expect("file generation does not panic")
@@ -305,13 +305,16 @@ impl Network {
     }
 
     /// Joins an orderer through its channel participation API once it serves.
-    async fn join_orderer(&self, orderer: Node, block: &[u8]) -> Result<()> {
+    async fn join_orderer(
+        &self,
+        orderer: Node,
+        participation: &ParticipationClient,
+        block: &[u8],
+    ) -> Result<()> {
         let container = self.topology.container_name(&orderer.host);
         await_log(&self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
         let endpoint = self.admin_endpoint(&orderer).await?;
-        self.participation()?
-            .join(&endpoint, block.to_vec())
-            .await?;
+        participation.join(&endpoint, block.to_vec()).await?;
         Ok(())
     }
 

@@ -127,6 +127,7 @@ pub enum Consensus {
 }
 
 impl Consensus {
+    /// The name Fabric's channel configuration gives it (`ConsensusType.type`).
     pub fn name(self) -> &'static str {
         match self {
             Consensus::Etcdraft => "etcdraft",

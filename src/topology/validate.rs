@@ -158,7 +158,7 @@ impl Topology {
             }
         }
         let oo = &self.orderer_org;
-        let given = oo
+        let mut given = oo
             .orderers
             .iter()
             .flat_map(|o| [(&o.name, o.host_port), (&o.name, o.admin_host_port)])
@@ -167,7 +167,7 @@ impl Topology {
                     .iter()
                     .flat_map(|org| org.peers.iter().map(|p| (&p.name, p.host_port))),
             );
-        if let Some((name, _)) = given.into_iter().find(|(_, port)| *port == Some(0)) {
+        if let Some((name, _)) = given.find(|(_, port)| *port == Some(0)) {
             return Err(bad(
                 format!("{name} host port"),
                 "host port 0 is not a port".into(),
