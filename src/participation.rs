@@ -261,3 +261,48 @@ fn error_text(body: &str) -> String {
         .map(|e| e.error)
         .unwrap_or_else(|_| body.trim().chars().take(500).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> AdminEndpoint {
+        AdminEndpoint {
+            orderer: "orderer.example.com".into(),
+            address: "127.0.0.1:7053".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn answers_are_read_strictly() {
+        let list = r#"{"systemChannel":null,"channels":[{"name":"channel1","url":"/participation/v1/channels/channel1"}]}"#;
+        let list: ChannelList = parse(&endpoint(), "/p", list).unwrap();
+        let names: Vec<String> = list.channels.unwrap().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["channel1"]);
+        let none: ChannelList = parse(&endpoint(), "/p", r#"{"channels":null}"#).unwrap();
+        assert!(none.channels.is_none());
+
+        let info = r#"{"name":"channel1","url":"/x","consensusRelation":"consenter","status":"active","height":3}"#;
+        let info: ChannelInfo = parse(&endpoint(), "/p", info).unwrap();
+        assert_eq!((info.height, info.status.as_str()), (3, "active"));
+
+        let err = parse::<ChannelInfo>(&endpoint(), "/p/c", "<html>bad gateway</html>")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("orderer.example.com")
+                && err.contains("/p/c")
+                && err.contains("bad gateway"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn error_bodies_give_the_orderers_message() {
+        assert_eq!(
+            error_text(r#"{"error":"channel already exists"}"#),
+            "channel already exists"
+        );
+        assert_eq!(error_text("  plain text \n"), "plain text");
+    }
+}
