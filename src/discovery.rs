@@ -91,31 +91,39 @@ impl Network {
         }
     }
 
-    /// Waits until every peer's view of the channel holds every peer of the channel:
+    /// Waits until, on every channel, each peer's view holds every peer of the channel:
     /// until then a Gateway cannot plan endorsements across orgs.
     pub(crate) async fn await_gossip_membership(&self) -> Result<()> {
-        let peers = self.topology.peers();
-        let everyone: BTreeSet<String> = peers.iter().map(Node::address).collect();
-        let channel = self.topology.channel.clone();
-        let waits = peers.iter().map(|peer| {
-            let (everyone, channel) = (&everyone, &channel);
-            self.ask_until(
-                peer,
-                format!("gossip membership of {channel}"),
-                move |mut c| async move {
-                    let answer = c.peers(channel).await;
-                    (c, answer)
-                },
-                move |found: &Vec<crate::discovery_client::DiscoveredPeer>| {
-                    let known: BTreeSet<String> =
-                        found.iter().map(|p| p.endpoint.clone()).collect();
-                    let missing: Vec<&str> =
-                        everyone.difference(&known).map(String::as_str).collect();
-                    (!missing.is_empty())
-                        .then(|| format!("it does not yet know {}", missing.join(", ")))
-                },
-            )
-        });
+        let mut waits = Vec::new();
+        for spec in self.topology.channels() {
+            let peers = self.channel_peers(&spec.name)?;
+            let everyone: BTreeSet<String> = peers.iter().map(Node::address).collect();
+            for peer in peers {
+                let (everyone, channel) = (everyone.clone(), spec.name.clone());
+                waits.push(async move {
+                    self.ask_until(
+                        &peer,
+                        format!("gossip membership of {channel}"),
+                        |mut c| {
+                            let channel = channel.clone();
+                            async move {
+                                let answer = c.peers(&channel).await;
+                                (c, answer)
+                            }
+                        },
+                        |found: &Vec<crate::discovery_client::DiscoveredPeer>| {
+                            let known: BTreeSet<String> =
+                                found.iter().map(|p| p.endpoint.clone()).collect();
+                            let missing: Vec<&str> =
+                                everyone.difference(&known).map(String::as_str).collect();
+                            (!missing.is_empty())
+                                .then(|| format!("it does not yet know {}", missing.join(", ")))
+                        },
+                    )
+                    .await
+                });
+            }
+        }
         try_join_all(waits).await?;
         Ok(())
     }
@@ -127,21 +135,24 @@ impl Network {
         channel: &str,
         chaincode: &str,
     ) -> Result<()> {
-        let waits = self.topology.orgs.iter().map(|org| async move {
-            let peer = self.org_peer(&org.msp_id)?;
-            self.ask_until(
-                &peer,
-                format!("an endorsement plan for {chaincode} on {channel}"),
-                move |mut c| async move {
-                    let answer = c.endorsers(channel, chaincode).await;
-                    (c, answer)
-                },
-                |plan: &crate::discovery_client::EndorsementPlan| {
-                    (plan.layouts.is_empty()).then(|| "the plan has no layout".to_string())
-                },
-            )
-            .await
-        });
+        let waits = self
+            .channel_orgs(channel)?
+            .into_iter()
+            .map(|org| async move {
+                let peer = self.org_peer(&org.msp_id)?;
+                self.ask_until(
+                    &peer,
+                    format!("an endorsement plan for {chaincode} on {channel}"),
+                    move |mut c| async move {
+                        let answer = c.endorsers(channel, chaincode).await;
+                        (c, answer)
+                    },
+                    |plan: &crate::discovery_client::EndorsementPlan| {
+                        (plan.layouts.is_empty()).then(|| "the plan has no layout".to_string())
+                    },
+                )
+                .await
+            });
         try_join_all(waits).await?;
         Ok(())
     }

@@ -108,6 +108,24 @@ pub enum Error {
     },
     #[error("unknown organization {msp_id} (known: {known})")]
     UnknownOrg { msp_id: String, known: String },
+    #[error("unknown channel {channel} (channels of this network: {known}); pass one of them with --channel")]
+    UnknownChannel { channel: String, known: String },
+    #[error("{peer} ({msp_id}) is not on channel {channel}, whose orgs are {members}; use a peer of one of them (--org or --peer)")]
+    NotOnChannel {
+        peer: String,
+        msp_id: String,
+        channel: String,
+        members: String,
+    },
+    #[error("invoke of {name} on {channel} was rejected: endorsements from {endorsed_by} do not satisfy its endorsement policy {policy} (leave --peer out to ask one peer of every org on the channel, or add peers that satisfy it)")]
+    EndorsementPolicyNotMet {
+        name: String,
+        channel: String,
+        policy: String,
+        endorsed_by: String,
+    },
+    #[error("unknown peer {peer} (peers: {known}); name it by host, e.g. peer0.org1.example.com")]
+    UnknownPeer { peer: String, known: String },
     #[error("chaincode {name} is not reachable: the peer cannot connect to its server ({cause}); run `fabx deploy {name}` again to restart its containers")]
     ChaincodeDown { name: String, cause: String },
     #[error("chaincode server {address} ({name}) accepts connections but no {mode} TLS handshake with it succeeded ({cause}); if its image serves plain text or does not read CHAINCODE_TLS_*, deploy with --tls off")]

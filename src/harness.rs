@@ -17,11 +17,11 @@
 use crate::deploy::{DeployReport, DeployRequest, Source};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::invoke::{Call, InvokeResult};
+use crate::invoke::{Call, CallOptions, InvokeResult};
 use crate::network::{DownOutcome, Network};
 use crate::reporter::{Reporter, Silent};
 use crate::topology::{
-    Images, OrdererNode, OrdererOrg, OrdererSettings, PeerNode, PeerOrg, Topology,
+    ChannelSpec, Images, OrdererNode, OrdererOrg, OrdererSettings, PeerNode, PeerOrg, Topology,
 };
 use crate::Layout;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -39,6 +39,8 @@ pub struct TopologyBuilder {
     pub peers_per_org: usize,
     pub orderers: usize,
     pub channel: String,
+    /// Several channels with their member orgs; empty: one channel (`channel`) of every org.
+    pub channels: Vec<ChannelSpec>,
     pub images: Images,
     pub orderer: OrdererSettings,
 }
@@ -52,6 +54,7 @@ impl Default for TopologyBuilder {
             peers_per_org: 1,
             orderers: 3,
             channel: default.channel,
+            channels: Vec::new(),
             images: default.images,
             orderer: default.orderer,
         }
@@ -80,6 +83,16 @@ impl TopologyBuilder {
         self
     }
 
+    /// Adds a channel with these member orgs (MSP IDs such as `Org1MSP`); the first
+    /// channel added is the default one.
+    pub fn channel_of(mut self, name: &str, orgs: &[&str]) -> Self {
+        self.channels.push(ChannelSpec {
+            name: name.to_string(),
+            orgs: orgs.iter().map(|o| o.to_string()).collect(),
+        });
+        self
+    }
+
     /// The ordering service's consensus type (`Bft` needs Fabric 3 images and 4 orderers).
     pub fn consensus(mut self, consensus: crate::topology::Consensus) -> Self {
         self.orderer.consensus = consensus;
@@ -105,7 +118,12 @@ impl TopologyBuilder {
         };
         let topology = Topology {
             network: "fabx-test".into(),
-            channel: self.channel.clone(),
+            channel: if self.channels.is_empty() {
+                self.channel.clone()
+            } else {
+                String::new()
+            },
+            channels: self.channels.clone(),
             images: self.images.clone(),
             orderer_org: OrdererOrg {
                 msp_id: "OrdererMSP".into(),
@@ -283,6 +301,32 @@ impl TestNetwork {
     ) -> Result<String> {
         self.network
             .query(name, &call(function, args), Some(msp_id))
+            .await
+    }
+
+    /// Invokes as `options` say (channel, endorsing peers, transient data).
+    pub async fn invoke_with(
+        &self,
+        name: &str,
+        function: &str,
+        args: &[&str],
+        options: &CallOptions,
+    ) -> Result<InvokeResult> {
+        self.network
+            .invoke_with(name, &call(function, args), options)
+            .await
+    }
+
+    /// Queries as `options` say (channel, the peer that answers).
+    pub async fn query_with(
+        &self,
+        name: &str,
+        function: &str,
+        args: &[&str],
+        options: &CallOptions,
+    ) -> Result<String> {
+        self.network
+            .query_with(name, &call(function, args), options)
             .await
     }
 

@@ -44,33 +44,135 @@ impl Call {
     }
 }
 
+/// Where a call goes and what it carries besides its arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// Default: the topology's default channel.
+    pub channel: Option<String>,
+    /// Peers by host name (`peer0.org1.example.com`) or org MSP ID (its first peer). An
+    /// invoke is endorsed by all of them and submitted by the first; a query runs on the
+    /// first. Default: one peer of every org on the channel (a query: the first org's).
+    pub peers: Vec<String>,
+    /// Transient data (`--transient KEY=VALUE`): seen by the endorsing chaincode, never
+    /// written to the ledger.
+    pub transient: Vec<(String, String)>,
+}
+
+impl CallOptions {
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = Some(channel.to_string());
+        self
+    }
+
+    pub fn peer(mut self, peer: &str) -> Self {
+        self.peers.push(peer.to_string());
+        self
+    }
+
+    pub fn transient(mut self, key: &str, value: &str) -> Self {
+        self.transient.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The peer CLI's `--transient` JSON: values are bytes, so base64 in JSON.
+    fn transient_json(&self) -> Option<String> {
+        use base64::Engine as _;
+        (!self.transient.is_empty()).then(|| {
+            let map: serde_json::Map<String, serde_json::Value> = self
+                .transient
+                .iter()
+                .map(|(k, v)| {
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(v);
+                    (k.clone(), serde_json::Value::String(encoded))
+                })
+                .collect();
+            serde_json::Value::Object(map).to_string()
+        })
+    }
+}
+
+/// `KEY=VALUE` of `--transient`.
+pub fn parse_transient(text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(Error::InvalidArgument {
+            what: format!("--transient {text:?}"),
+            fix: "give KEY=VALUE, e.g. --transient value=secret".into(),
+        }),
+    }
+}
+
 impl Network {
-    /// Invokes `name` on the topology's channel, endorsed by one peer of every org.
+    /// Invokes `name` on the default channel, endorsed by one peer of every org on it.
     pub async fn invoke(&self, name: &str, call: &Call) -> Result<InvokeResult> {
+        self.invoke_with(name, call, &CallOptions::default()).await
+    }
+
+    /// Invokes `name` as `options` say, and waits for the commit.
+    pub async fn invoke_with(
+        &self,
+        name: &str,
+        call: &Call,
+        options: &CallOptions,
+    ) -> Result<InvokeResult> {
+        let channel = self.call_channel(options);
+        let endorsers = if options.peers.is_empty() {
+            self.default_endorsers(&channel)?
+        } else {
+            self.named_peers(&options.peers)?
+        };
         let stderr = self
-            .invoke_ctor(&self.topology.channel, name, &call.0, false)
+            .invoke_ctor(
+                &channel,
+                name,
+                &call.0,
+                false,
+                &endorsers,
+                options.transient_json(),
+            )
             .await?;
         parse_invoke_result(&stderr).ok_or_else(|| {
-            let peer = self.committing_peer().map(|p| p.host).unwrap_or_default();
+            let peer = endorsers
+                .first()
+                .map(|p| p.host.clone())
+                .unwrap_or_default();
             Error::unparseable(
                 &self.topology.container_name(&peer),
-                &format!("peer chaincode invoke -n {name} -c {}", call.0),
+                &format!("peer chaincode invoke -C {channel} -n {name} -c {}", call.0),
                 "a line with `result: status:...`",
                 &stderr,
             )
         })
     }
 
-    /// Queries `name` on a peer of `org` (default: the first org); returns the payload.
+    /// Queries `name` on the default channel on a peer of `org` (default: the channel's
+    /// first org); returns the payload.
     pub async fn query(&self, name: &str, call: &Call, org: Option<&str>) -> Result<String> {
-        let peer = match org {
-            Some(msp_id) => self.org_peer(msp_id)?,
-            None => self.committing_peer()?,
+        let options = CallOptions {
+            peers: org.map(|o| vec![o.to_string()]).unwrap_or_default(),
+            ..CallOptions::default()
         };
+        self.query_with(name, call, &options).await
+    }
+
+    /// Queries `name` as `options` say (on the first of `peers`); returns the payload.
+    pub async fn query_with(
+        &self,
+        name: &str,
+        call: &Call,
+        options: &CallOptions,
+    ) -> Result<String> {
+        let channel = self.call_channel(options);
+        let peer = match options.peers.first() {
+            Some(name) => self.find_peer(name)?,
+            None => self.committing_peer(&channel)?,
+        };
+        self.check_on_channel(&peer, &channel)?;
         let query = ChaincodeCommand::Query {
-            channel: self.topology.channel.clone(),
+            channel,
             name: name.to_string(),
             ctor: call.0.clone(),
+            transient: options.transient_json(),
         };
         let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
         if !output.success() {
@@ -79,6 +181,25 @@ impl Network {
         // The CLI prints the payload and a newline.
         let payload = output.stdout.strip_suffix('\n').unwrap_or(&output.stdout);
         Ok(payload.to_string())
+    }
+
+    fn call_channel(&self, options: &CallOptions) -> String {
+        options
+            .channel
+            .clone()
+            .unwrap_or_else(|| self.topology.default_channel().to_string())
+    }
+
+    /// Peers by host name or MSP ID, each once.
+    fn named_peers(&self, names: &[String]) -> Result<Vec<crate::topology::Node>> {
+        let mut peers: Vec<crate::topology::Node> = Vec::new();
+        for name in names {
+            let peer = self.find_peer(name)?;
+            if !peers.contains(&peer) {
+                peers.push(peer);
+            }
+        }
+        Ok(peers)
     }
 }
 

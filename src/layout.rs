@@ -102,6 +102,11 @@ impl Layout {
         self.root.join("configtx")
     }
 
+    /// configtx.yaml of one channel (its member orgs), for Fabric's tools run by users.
+    pub fn configtx_of(&self, channel: &str) -> PathBuf {
+        self.configtx().join(channel)
+    }
+
     /// The channel's genesis block, kept for applications and for `status`.
     pub fn channel_block(&self, channel: &str) -> PathBuf {
         self.root.join("channel").join(format!("{channel}.block"))

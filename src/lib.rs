@@ -6,6 +6,7 @@
 pub mod chaincode_image;
 pub mod chaincode_tls;
 pub mod channel_config;
+pub mod collections;
 pub mod commands;
 pub mod configtx;
 pub mod containers;
@@ -14,6 +15,7 @@ pub mod deploy;
 pub mod discovery;
 pub mod discovery_client;
 pub mod docker;
+pub mod endorsement;
 pub mod error;
 pub mod fabric_protos;
 pub mod harness;

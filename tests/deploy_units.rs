@@ -7,6 +7,7 @@ use fabx::deploy::lifecycle::{
 };
 use fabx::deploy::package::{validate_label, Package};
 use fabx::deploy::unquote;
+use fabx::endorsement::EndorsementPolicy;
 use fabx::invoke::{parse_invoke_result, Call, InvokeResult};
 use fabx::Topology;
 use flate2::read::GzDecoder;
@@ -94,6 +95,8 @@ fn lifecycle_commands_render_the_peer_cli_arguments() {
         version: "1.0".into(),
         sequence: 3,
         init_required: true,
+        policy: EndorsementPolicy::ChannelDefault,
+        collections: None,
     };
     let approve = LifecycleCommand::Approve {
         orderer: orderer.clone(),
@@ -110,12 +113,20 @@ fn lifecycle_commands_render_the_peer_cli_arguments() {
         orderer: orderer.clone(),
         definition: Definition {
             init_required: false,
+            policy: EndorsementPolicy::Signature("AND('Org1MSP.peer','Org2MSP.peer')".into()),
+            collections: Some("/tmp/c.json".into()),
             ..definition
         },
         endorsers: endorsers.clone(),
     };
     let rendered = commit.args().join(" ");
     assert!(!rendered.contains("--init-required"));
+    assert!(
+        rendered.contains(
+            "--sequence 3 --signature-policy AND('Org1MSP.peer','Org2MSP.peer') --collections-config /tmp/c.json"
+        ),
+        "{rendered}"
+    );
     assert!(rendered.ends_with(
         "--peerAddresses peer0.org1.example.com:7051 --tlsRootCertFiles /fabx/tlsca/org1.example.com.pem \
          --peerAddresses peer0.org2.example.com:7051 --tlsRootCertFiles /fabx/tlsca/org2.example.com.pem"
@@ -137,8 +148,15 @@ fn lifecycle_commands_render_the_peer_cli_arguments() {
         ctor: ctor("Init", &["a".into(), "100".into()]),
         endorsers,
         is_init: true,
+        transient: Some(r#"{"value":"c2VjcmV0"}"#.into()),
     };
     let rendered = invoke.args();
+    assert!(
+        rendered
+            .windows(2)
+            .any(|w| w == ["--transient", r#"{"value":"c2VjcmV0"}"#]),
+        "{rendered:?}"
+    );
     assert!(
         rendered.contains(&"--isInit".to_string())
             && rendered.contains(&"--waitForEvent".to_string())

@@ -3,7 +3,7 @@
 use super::output::Output;
 use anyhow::Result;
 use clap::Args;
-use fabx::invoke::Call;
+use fabx::invoke::{parse_transient, Call, CallOptions};
 use fabx::Network;
 use serde_json::json;
 
@@ -21,9 +21,31 @@ pub struct CallArgs {
     /// The call as the peer CLI's JSON, e.g. '{"Args":["query","a"]}'
     #[arg(short = 'c', long)]
     pub ctor: Option<String>,
+    /// Channel (default: the topology's first, or its `channel`)
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Peer by host name or org MSP ID (repeatable). Invoke: the endorsers, the first
+    /// submits (default: one peer of every org on the channel). Query: where it runs.
+    #[arg(long = "peer", value_name = "PEER")]
+    pub peers: Vec<String>,
+    /// Transient data KEY=VALUE for the chaincode, never written to the ledger (repeatable)
+    #[arg(long = "transient", value_name = "KEY=VALUE")]
+    pub transient: Vec<String>,
 }
 
 impl CallArgs {
+    fn options(&self, org: Option<String>) -> fabx::Result<CallOptions> {
+        Ok(CallOptions {
+            channel: self.channel.clone(),
+            peers: org.into_iter().chain(self.peers.iter().cloned()).collect(),
+            transient: self
+                .transient
+                .iter()
+                .map(|t| parse_transient(t))
+                .collect::<fabx::Result<_>>()?,
+        })
+    }
+
     fn call(&self) -> fabx::Result<Call> {
         match (&self.ctor, &self.function) {
             (Some(json), _) => Call::from_ctor(json),
@@ -35,7 +57,8 @@ impl CallArgs {
 
 pub async fn invoke(network: &Network, args: CallArgs, output: &Output) -> Result<()> {
     let call = args.call()?;
-    let result = output.finish_steps(network.invoke(&args.name, &call).await)?;
+    let options = args.options(None)?;
+    let result = output.finish_steps(network.invoke_with(&args.name, &call, &options).await)?;
     if output.json() {
         println!(
             "{}",
@@ -54,7 +77,8 @@ pub async fn query(
     output: &Output,
 ) -> Result<()> {
     let call = args.call()?;
-    let payload = output.finish_steps(network.query(&args.name, &call, org.as_deref()).await)?;
+    let options = args.options(org)?;
+    let payload = output.finish_steps(network.query_with(&args.name, &call, &options).await)?;
     if output.json() {
         println!(
             "{}",

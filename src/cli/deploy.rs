@@ -3,6 +3,7 @@ use anyhow::Result;
 use clap::Args;
 use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
+use fabx::endorsement::EndorsementPolicy;
 use fabx::Network;
 use serde_json::json;
 use std::path::PathBuf;
@@ -46,6 +47,16 @@ pub struct DeployArgs {
     /// chaincode fabx builds, off for --image)
     #[arg(long, value_parser = parse_tls)]
     pub tls: Option<TlsMode>,
+    /// Endorsement policy in Fabric's syntax, e.g. "AND('Org1MSP.peer','Org2MSP.peer')"
+    /// (default: the channel's Endorsement policy, a majority of its orgs)
+    #[arg(long, value_name = "POLICY", conflicts_with = "channel_config_policy")]
+    pub signature_policy: Option<String>,
+    /// Endorsement policy by the name of a channel policy, e.g. /Channel/Application/Admins
+    #[arg(long, value_name = "NAME")]
+    pub channel_config_policy: Option<String>,
+    /// Private data collections: Fabric's collection configuration JSON
+    #[arg(long, value_name = "FILE")]
+    pub collections_config: Option<PathBuf>,
 }
 
 fn parse_tls(text: &str) -> Result<TlsMode, String> {
@@ -70,6 +81,12 @@ pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result
         shared_container: args.shared_container,
         tls: args.tls,
         wait: std::time::Duration::from_secs(args.wait),
+        endorsement: match (args.signature_policy, args.channel_config_policy) {
+            (Some(rule), _) => EndorsementPolicy::Signature(rule),
+            (None, Some(name)) => EndorsementPolicy::ChannelConfig(name),
+            (None, None) => EndorsementPolicy::ChannelDefault,
+        },
+        collections: args.collections_config,
     };
     let report = output.finish_steps(network.deploy(&request, output).await)?;
     let packages = report

@@ -69,14 +69,14 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Package, install, run, approve, commit (and init) a chaincode as an external service
     Deploy(deploy::DeployArgs),
-    /// Invoke a chaincode function, endorsed by every org, and wait for the commit
+    /// Invoke a chaincode function, endorsed by every org on the channel, and wait for the commit
     Invoke(call::CallArgs),
     /// Query a chaincode function on one org's peer and print the payload
     Query {
         #[command(flatten)]
         call: call::CallArgs,
-        /// MSP ID of the org whose peer answers (default: the first org)
-        #[arg(long)]
+        /// MSP ID of the org whose peer answers (default: the channel's first org)
+        #[arg(long, conflicts_with = "peers")]
         org: Option<String>,
     },
 }

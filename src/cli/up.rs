@@ -6,6 +6,7 @@ use serde_json::json;
 
 pub async fn run(network: &Network, output: &Output) -> Result<()> {
     let topology = &network.topology;
+    let channels: Vec<String> = topology.channels().into_iter().map(|c| c.name).collect();
     let outcome = network.up(output).await;
     let outcome = output.finish_steps(outcome)?;
     match outcome {
@@ -13,13 +14,13 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
             &format!(
                 "network {} is up: {nodes} nodes joined to {} in {:.1}s (files in {})",
                 topology.network,
-                topology.channel,
+                channels.join(", "),
                 elapsed.as_secs_f64(),
                 network.layout.root().display()
             ),
             json!({
                 "command": "up", "status": "ok", "network": topology.network,
-                "channel": topology.channel, "nodes": nodes,
+                "channel": topology.default_channel(), "channels": channels, "nodes": nodes,
                 "duration_ms": elapsed.as_millis() as u64,
                 "state_dir": network.layout.root(),
             }),

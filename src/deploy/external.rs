@@ -67,7 +67,11 @@ impl Network {
     /// script starts its chaincode process with before it calls `deploy`.
     pub fn external_chaincode_env(&self, request: &DeployRequest) -> Result<Vec<(String, String)>> {
         let label = request.label();
-        let servers = self.plan_servers(request, &label)?;
+        let channel = request
+            .channel
+            .clone()
+            .unwrap_or_else(|| self.topology.default_channel().to_string());
+        let servers = self.plan_servers(request, &channel, &label)?;
         let server = servers.first().ok_or_else(|| Error::InvalidArgument {
             what: "a request without --address".into(),
             fix: "give Source::Address(HOST:PORT)".into(),

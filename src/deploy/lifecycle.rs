@@ -1,6 +1,7 @@
 //! `peer lifecycle chaincode ...` and `peer chaincode invoke|query` as values.
 
 use crate::commands::PeerCli;
+use crate::endorsement::EndorsementPolicy;
 use crate::layout::container_tlsca;
 use crate::topology::Node;
 
@@ -72,6 +73,9 @@ pub struct Definition {
     pub version: String,
     pub sequence: u64,
     pub init_required: bool,
+    pub policy: EndorsementPolicy,
+    /// The collection configuration file inside the peer containers.
+    pub collections: Option<String>,
 }
 
 impl Definition {
@@ -88,6 +92,10 @@ impl Definition {
         ]);
         if self.init_required {
             args.push("--init-required".into());
+        }
+        args.extend(self.policy.args());
+        if let Some(path) = &self.collections {
+            args.extend(strings(&["--collections-config", path]));
         }
         args
     }
@@ -201,12 +209,15 @@ pub enum ChaincodeCommand {
         ctor: String,
         endorsers: Vec<Endorser>,
         is_init: bool,
+        /// The peer CLI's `--transient` JSON (values base64).
+        transient: Option<String>,
     },
     /// Evaluated on the peer the command runs in.
     Query {
         channel: String,
         name: String,
         ctor: String,
+        transient: Option<String>,
     },
 }
 
@@ -225,6 +236,7 @@ impl PeerCli for ChaincodeCommand {
                 ctor,
                 endorsers,
                 is_init,
+                transient,
             } => {
                 let mut args = strings(&["peer", "chaincode", "invoke"]);
                 args.extend(orderer.args());
@@ -240,6 +252,9 @@ impl PeerCli for ChaincodeCommand {
                 if *is_init {
                     args.push("--isInit".into());
                 }
+                if let Some(transient) = transient {
+                    args.extend(strings(&["--transient", transient]));
+                }
                 args.extend(endorser_args(endorsers));
                 args
             }
@@ -247,17 +262,24 @@ impl PeerCli for ChaincodeCommand {
                 channel,
                 name,
                 ctor,
-            } => strings(&[
-                "peer",
-                "chaincode",
-                "query",
-                "-C",
-                channel,
-                "-n",
-                name,
-                "-c",
-                ctor,
-            ]),
+                transient,
+            } => {
+                let mut args = strings(&[
+                    "peer",
+                    "chaincode",
+                    "query",
+                    "-C",
+                    channel,
+                    "-n",
+                    name,
+                    "-c",
+                    ctor,
+                ]);
+                if let Some(transient) = transient {
+                    args.extend(strings(&["--transient", transient]));
+                }
+                args
+            }
         }
     }
 }

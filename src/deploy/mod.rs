@@ -14,6 +14,7 @@ mod servers;
 mod steps;
 
 use crate::chaincode_tls::{ChaincodeTls, TlsMode};
+use crate::endorsement::EndorsementPolicy;
 use crate::error::{Error, Result};
 use crate::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
@@ -62,6 +63,10 @@ pub struct DeployRequest {
     pub tls: Option<TlsMode>,
     /// With [`Source::Address`]: how long to wait for the chaincode to answer.
     pub wait: std::time::Duration,
+    /// Who must endorse: the channel's default, a signature policy or a channel policy.
+    pub endorsement: EndorsementPolicy,
+    /// Fabric's private data collection JSON.
+    pub collections: Option<PathBuf>,
 }
 
 /// How long `deploy --address` waits for the user's chaincode by default.
@@ -82,6 +87,8 @@ impl DeployRequest {
             shared_container: false,
             tls: None,
             wait: EXTERNAL_WAIT,
+            endorsement: EndorsementPolicy::ChannelDefault,
+            collections: None,
         }
     }
 
@@ -130,18 +137,32 @@ pub struct Committed {
     pub sequence: u64,
     pub version: String,
     pub init_required: bool,
+    /// The endorsement policy as Fabric stores it (an encoded `ApplicationPolicy`).
+    pub validation_parameter: Vec<u8>,
+    pub has_collections: bool,
 }
 
 impl Network {
     /// The chaincode servers of a request and the package each serves.
-    fn plan_servers(&self, request: &DeployRequest, label: &str) -> Result<Vec<ChaincodeServer>> {
+    fn plan_servers(
+        &self,
+        request: &DeployRequest,
+        channel: &str,
+        label: &str,
+    ) -> Result<Vec<ChaincodeServer>> {
+        // The servers of the channel's orgs.
+        self.channel_orgs(channel)?;
+        let view = self
+            .topology
+            .channel_view(channel)
+            .expect("a channel with orgs has a view");
         let tls = ChaincodeTls::new(self.layout.chaincode_tls());
         let external = match &request.source {
             Source::Address(address) => Some(external::parse_address(address)?),
             _ => None,
         };
         servers::plan(
-            &self.topology,
+            &view,
             &request.name,
             label,
             request.shared_container,
@@ -201,18 +222,46 @@ impl Network {
         reporter: &dyn Reporter,
     ) -> Result<DeployReport> {
         validate(request)?;
-        let _lock = StateLock::acquire(self.layout.root(), "deploy", LOCK_WAIT, reporter).await?;
-        self.check_owner(false).await?;
         let channel = request
             .channel
             .clone()
-            .unwrap_or_else(|| self.topology.channel.clone());
+            .unwrap_or_else(|| self.topology.default_channel().to_string());
+        let members: Vec<String> = self
+            .channel_orgs(&channel)?
+            .iter()
+            .map(|o| o.msp_id.clone())
+            .collect();
+        request
+            .endorsement
+            .check(&members)
+            .map_err(|problem| Error::InvalidArgument {
+                what: problem,
+                fix: "give a policy over the channel's orgs in Fabric's syntax, e.g. \"AND('Org1MSP.peer','Org2MSP.peer')\"".into(),
+            })?;
+        let collections = request
+            .collections
+            .as_deref()
+            .map(|path| read_collections(path, &members))
+            .transpose()?;
+        let _lock = StateLock::acquire(self.layout.root(), "deploy", LOCK_WAIT, reporter).await?;
+        self.check_owner(false).await?;
         let label = request.label();
         step(reporter, "check network", self.check_up()).await?;
-        let servers = self.plan_servers(request, &label)?;
+        let servers = self.plan_servers(request, &channel, &label)?;
         if let (Source::Address(_), Some(server)) = (&request.source, servers.first()) {
             step(reporter, "check address", self.check_resolvable(server)).await?;
         }
+        let collections_path = match &collections {
+            Some(config) => Some(
+                step(
+                    reporter,
+                    "upload collections config",
+                    self.upload_collections(&channel, &request.name, config),
+                )
+                .await?,
+            ),
+            None => None,
+        };
 
         // Three branches that need nothing from each other: the image and its servers;
         // the installs; the definition (sequence) and its approvals. They meet before the
@@ -234,7 +283,7 @@ impl Network {
             servers_ready.send_replace(Some(result.is_ok()));
             result
         };
-        let installs = self.topology.peers().into_iter().map(|peer| {
+        let installs = self.channel_peers(&channel)?.into_iter().map(|peer| {
             let servers = &servers;
             let name = format!("install on {}", peer.host);
             async move {
@@ -250,7 +299,7 @@ impl Network {
             )
             .await?;
             let (definition, unchanged) = self
-                .definition(request, &channel, committed, &servers)
+                .definition(request, &channel, committed, &servers, collections_path)
                 .await?;
             let servers_up = !approve_after_servers
                 || matches!(
@@ -279,8 +328,7 @@ impl Network {
             channel: channel.clone(),
             sequence: definition.sequence,
             package_ids: self
-                .topology
-                .orgs
+                .channel_orgs(&channel)?
                 .iter()
                 .map(|o| {
                     let server = servers::serving(&servers, &o.msp_id)?;
@@ -335,13 +383,27 @@ impl Network {
         channel: &str,
         committed: Option<Committed>,
         servers: &[ChaincodeServer],
+        collections: Option<String>,
     ) -> Result<(Definition, bool)> {
         let init_required = request.init.is_some();
+        let validation_parameter =
+            request
+                .endorsement
+                .validation_parameter()
+                .map_err(|e| Error::InvalidArgument {
+                    what: e.to_string(),
+                    fix: "give a policy in Fabric's syntax".into(),
+                })?;
         let (sequence, unchanged) = match committed {
             None => (request.sequence.unwrap_or(1), false),
             Some(c) => {
+                // fabx does not compare collection configurations: a definition with
+                // collections is always deployed again as a new sequence.
                 let same = c.version == request.version
                     && c.init_required == init_required
+                    && c.validation_parameter == validation_parameter
+                    && !c.has_collections
+                    && collections.is_none()
                     && request.sequence.is_none_or(|s| s == c.sequence)
                     && self
                         .approved_packages_match(channel, &request.name, c.sequence, servers)
@@ -360,6 +422,8 @@ impl Network {
             version: request.version.clone(),
             sequence,
             init_required,
+            policy: request.endorsement.clone(),
+            collections,
         };
         Ok((definition, unchanged))
     }
@@ -368,7 +432,14 @@ impl Network {
     /// tracks initialization per version, so a new sequence may need none).
     async fn init(&self, definition: &Definition, call: &str) -> Result<bool> {
         match self
-            .invoke_ctor(&definition.channel, &definition.name, call, true)
+            .invoke_ctor(
+                &definition.channel,
+                &definition.name,
+                call,
+                true,
+                &self.default_endorsers(&definition.channel)?,
+                None,
+            )
             .await
         {
             Ok(_) => Ok(true),
@@ -380,6 +451,18 @@ impl Network {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Reads and checks a collection configuration file for a channel of `members`.
+fn read_collections(
+    path: &std::path::Path,
+    members: &[String],
+) -> Result<crate::collections::CollectionsConfig> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::io("read", path, source))?;
+    crate::collections::parse(&text, members).map_err(|problem| Error::InvalidArgument {
+        what: format!("--collections-config {}: {problem}", path.display()),
+        fix: "fix the file (Fabric's collection JSON: name, policy, requiredPeerCount, maxPeerCount, blockToLive, memberOnlyRead, memberOnlyWrite, endorsementPolicy)".into(),
+    })
 }
 
 fn validate(request: &DeployRequest) -> Result<()> {

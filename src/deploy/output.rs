@@ -90,6 +90,18 @@ pub fn parse_committed(stdout: &str) -> Option<Committed> {
             serde_json::Value::Null => false,
             value => value.as_bool()?,
         },
+        validation_parameter: match &json["validation_parameter"] {
+            serde_json::Value::Null => Vec::new(),
+            value => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(value.as_str()?)
+                    .ok()?
+            }
+        },
+        has_collections: json["collections"]["config"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
     })
 }
 

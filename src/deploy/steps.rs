@@ -83,8 +83,8 @@ impl Network {
     }
 
     /// The committed definition, or None if the name is not defined on the channel.
-    pub(super) async fn committed(&self, channel: &str, name: &str) -> Result<Option<Committed>> {
-        let peer = self.committing_peer()?;
+    pub(crate) async fn committed(&self, channel: &str, name: &str) -> Result<Option<Committed>> {
+        let peer = self.committing_peer(channel)?;
         let query = LifecycleCommand::QueryCommitted {
             channel: channel.to_string(),
             name: name.to_string(),
@@ -123,27 +123,30 @@ impl Network {
         sequence: u64,
         servers: &[ChaincodeServer],
     ) -> Result<bool> {
-        let checks = self.topology.orgs.iter().map(|org| async move {
-            let peer = self.org_peer(&org.msp_id)?;
-            let query = LifecycleCommand::QueryApproved {
-                channel: channel.to_string(),
-                name: name.to_string(),
-                sequence,
-            };
-            let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
-            if !output.success() {
-                return Ok(false);
-            }
-            let approved = parse_approved_package(&output.stdout).ok_or_else(|| {
-                Error::unparseable(
-                    &self.topology.container_name(&peer.host),
-                    &query.args().join(" "),
-                    "JSON with source.Type.LocalPackage.package_id",
-                    &output.printed(),
-                )
-            })?;
-            Ok::<_, Error>(approved == Some(serving(servers, &org.msp_id)?.package.id()))
-        });
+        let checks = self
+            .channel_orgs(channel)?
+            .into_iter()
+            .map(|org| async move {
+                let peer = self.org_peer(&org.msp_id)?;
+                let query = LifecycleCommand::QueryApproved {
+                    channel: channel.to_string(),
+                    name: name.to_string(),
+                    sequence,
+                };
+                let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
+                if !output.success() {
+                    return Ok(false);
+                }
+                let approved = parse_approved_package(&output.stdout).ok_or_else(|| {
+                    Error::unparseable(
+                        &self.topology.container_name(&peer.host),
+                        &query.args().join(" "),
+                        "JSON with source.Type.LocalPackage.package_id",
+                        &output.printed(),
+                    )
+                })?;
+                Ok::<_, Error>(approved == Some(serving(servers, &org.msp_id)?.package.id()))
+            });
         let all = join_all(checks)
             .await
             .into_iter()
@@ -200,19 +203,22 @@ impl Network {
         reporter: &dyn Reporter,
     ) -> Result<()> {
         let orderer = self.orderer_endpoint().await?;
-        let approvals = self.topology.orgs.iter().map(|org| {
-            let orderer = orderer.clone();
-            async move {
-                let peer = self.org_peer(&org.msp_id)?;
-                let approve = LifecycleCommand::Approve {
-                    orderer,
-                    definition: definition.clone(),
-                    package_id: serving(servers, &org.msp_id)?.package.id(),
-                };
-                let name = format!("approve for {}", org.msp_id);
-                step(reporter, &name, self.approve(&peer, &approve)).await
-            }
-        });
+        let approvals = self
+            .channel_orgs(&definition.channel)?
+            .into_iter()
+            .map(|org| {
+                let orderer = orderer.clone();
+                async move {
+                    let peer = self.org_peer(&org.msp_id)?;
+                    let approve = LifecycleCommand::Approve {
+                        orderer,
+                        definition: definition.clone(),
+                        package_id: serving(servers, &org.msp_id)?.package.id(),
+                    };
+                    let name = format!("approve for {}", org.msp_id);
+                    step(reporter, &name, self.approve(&peer, &approve)).await
+                }
+            });
         join_all(approvals)
             .await
             .into_iter()
@@ -238,7 +244,8 @@ impl Network {
     /// reached it (each org's approval waited on that org's own peer, not this one),
     /// bounded; then names the orgs still missing.
     pub(super) async fn await_commit_readiness(&self, definition: &Definition) -> Result<()> {
-        let peer = self.committing_peer()?;
+        let peer = self.committing_peer(&definition.channel)?;
+        let members = self.channel_orgs(&definition.channel)?;
         let container = self.topology.container_name(&peer.host);
         let check = LifecycleCommand::CheckCommitReadiness {
             definition: definition.clone(),
@@ -254,9 +261,7 @@ impl Network {
                     &output.printed(),
                 )
             })?;
-            let missing: Vec<String> = self
-                .topology
-                .orgs
+            let missing: Vec<String> = members
                 .iter()
                 .filter(|o| approvals.get(&o.msp_id) != Some(&true))
                 .map(|o| o.msp_id.clone())
@@ -278,19 +283,50 @@ impl Network {
         let commit = LifecycleCommand::Commit {
             orderer: self.orderer_endpoint().await?,
             definition: definition.clone(),
-            endorsers: self.endorsers()?,
+            endorsers: self
+                .default_endorsers(&definition.channel)?
+                .iter()
+                .map(Endorser::of)
+                .collect(),
         };
-        self.peer(&self.committing_peer()?, &commit).await?;
+        self.peer(&self.committing_peer(&definition.channel)?, &commit)
+            .await?;
         Ok(())
     }
 
-    /// One peer of every org: enough to satisfy the default MAJORITY/ANY policies.
-    pub(crate) fn endorsers(&self) -> Result<Vec<Endorser>> {
-        self.topology
-            .orgs
+    /// One peer of every org on the channel: enough for the default MAJORITY policies
+    /// and for any signature policy over the channel's orgs' peers.
+    pub(crate) fn default_endorsers(&self, channel: &str) -> Result<Vec<Node>> {
+        self.channel_orgs(channel)?
             .iter()
-            .map(|o| self.org_peer(&o.msp_id).map(|p| Endorser::of(&p)))
+            .map(|o| self.org_peer(&o.msp_id))
             .collect()
+    }
+
+    /// Puts the collection configuration into every peer of the channel; returns its
+    /// path there.
+    pub(super) async fn upload_collections(
+        &self,
+        channel: &str,
+        name: &str,
+        config: &crate::collections::CollectionsConfig,
+    ) -> Result<String> {
+        let file_name = format!("collections-{channel}-{name}.json");
+        let uploads = self.channel_peers(channel)?.into_iter().map(|peer| {
+            let file = crate::docker::UploadFile {
+                name: file_name.clone(),
+                contents: config.json.clone().into_bytes(),
+                mode: 0o644,
+            };
+            async move {
+                let container = self.topology.container_name(&peer.host);
+                self.engine.upload(&container, "/tmp", &[file]).await
+            }
+        });
+        for uploaded in join_all(uploads).await {
+            uploaded?;
+        }
+        Ok(format!("/tmp/{file_name}"))
     }
 
     /// The peer of an org that fabx talks to: its first.
@@ -305,17 +341,18 @@ impl Network {
             })
     }
 
-    /// The peer that reads definitions, commits and submits invokes: the first org's.
-    pub(crate) fn committing_peer(&self) -> Result<Node> {
+    /// The peer that reads definitions, commits and submits invokes on a channel: the
+    /// first peer of its first org.
+    pub(crate) fn committing_peer(&self, channel: &str) -> Result<Node> {
         let first = self
-            .topology
-            .orgs
+            .channel_orgs(channel)?
             .first()
+            .map(|o| o.msp_id.clone())
             .ok_or_else(|| Error::InvalidArgument {
-                what: "a topology with no peer organization".into(),
-                fix: "list at least one org with msp_id, domain and peers".into(),
+                what: format!("channel {channel} with no org"),
+                fix: "list its member orgs under channels".into(),
             })?;
-        self.org_peer(&first.msp_id)
+        self.org_peer(&first)
     }
 
     /// An orderer to send transactions to: the first one whose container runs, so a
@@ -349,32 +386,69 @@ impl Network {
         Ok(OrdererEndpoint::of(first))
     }
 
-    /// Invokes with a constructor, endorsed by every org, and waits for the commit;
-    /// returns what the CLI logged (the result line).
+    /// Invokes with a constructor, endorsed by `endorsers` (the first submits), and waits
+    /// for the commit; returns what the CLI logged (the result line). A transaction the
+    /// endorsement policy rejects is an error naming the policy.
     pub(crate) async fn invoke_ctor(
         &self,
         channel: &str,
         name: &str,
         ctor: &str,
         is_init: bool,
+        endorsers: &[Node],
+        transient: Option<String>,
     ) -> Result<String> {
+        let submitter = endorsers.first().ok_or_else(|| Error::InvalidArgument {
+            what: "an invoke with no endorsing peer".into(),
+            fix: "name at least one peer with --peer".into(),
+        })?;
+        for peer in endorsers {
+            self.check_on_channel(peer, channel)?;
+        }
         let invoke = ChaincodeCommand::Invoke {
             orderer: self.orderer_endpoint().await?,
             channel: channel.to_string(),
             name: name.to_string(),
             ctor: ctor.to_string(),
-            endorsers: self.endorsers()?,
+            endorsers: endorsers.iter().map(Endorser::of).collect(),
             is_init,
+            transient,
         };
-        let output = self
-            .peer_with(&self.committing_peer()?, &invoke, Check::Unchecked)
-            .await?;
+        let output = self.peer_with(submitter, &invoke, Check::Unchecked).await?;
         if !output.success() {
-            return Err(chaincode_error(name, &output.last_error_line()));
+            let message = output.last_error_line();
+            if message.contains(POLICY_FAILURE) {
+                return Err(self.policy_not_met(channel, name, endorsers).await);
+            }
+            return Err(chaincode_error(name, &message));
         }
         Ok(output.stderr)
     }
+
+    /// The error for a transaction the endorsement policy invalidated, naming the policy
+    /// (read back from the committed definition) and the orgs that endorsed.
+    async fn policy_not_met(&self, channel: &str, name: &str, endorsers: &[Node]) -> Error {
+        let policy = match self.committed(channel, name).await {
+            Ok(Some(c)) => {
+                crate::endorsement::describe_validation_parameter(&c.validation_parameter)
+                    .unwrap_or_else(|| "(unreadable policy)".into())
+            }
+            Ok(None) => "(no committed definition)".into(),
+            Err(e) => format!("(cannot read it: {e})"),
+        };
+        let mut orgs: Vec<&str> = endorsers.iter().map(|p| p.msp_id.as_str()).collect();
+        orgs.dedup();
+        Error::EndorsementPolicyNotMet {
+            name: name.to_string(),
+            channel: channel.to_string(),
+            policy,
+            endorsed_by: orgs.join(", "),
+        }
+    }
 }
+
+/// How the peer CLI reports a transaction the endorsement policy invalidated.
+const POLICY_FAILURE: &str = "ENDORSEMENT_POLICY_FAILURE";
 
 /// What the peer answers to an approval it already has.
 const ALREADY_APPROVED: &str = "with unchanged content";

@@ -49,6 +49,74 @@ impl Network {
         }
     }
 
+    /// The orgs on `channel`, in topology order.
+    pub fn channel_orgs(&self, channel: &str) -> Result<Vec<&crate::topology::PeerOrg>> {
+        self.topology
+            .channel_orgs(channel)
+            .ok_or_else(|| Error::UnknownChannel {
+                channel: channel.to_string(),
+                known: self
+                    .topology
+                    .channels()
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Every peer on `channel` (the peers of its orgs).
+    pub fn channel_peers(&self, channel: &str) -> Result<Vec<Node>> {
+        let members: Vec<String> = self
+            .channel_orgs(channel)?
+            .iter()
+            .map(|o| o.msp_id.clone())
+            .collect();
+        Ok(self
+            .topology
+            .peers()
+            .into_iter()
+            .filter(|p| members.contains(&p.msp_id))
+            .collect())
+    }
+
+    /// Checks that `peer` is on `channel`; the error names the channel's orgs.
+    pub fn check_on_channel(&self, peer: &Node, channel: &str) -> Result<()> {
+        let orgs = self.channel_orgs(channel)?;
+        if orgs.iter().any(|o| o.msp_id == peer.msp_id) {
+            return Ok(());
+        }
+        Err(Error::NotOnChannel {
+            peer: peer.host.clone(),
+            msp_id: peer.msp_id.clone(),
+            channel: channel.to_string(),
+            members: orgs
+                .iter()
+                .map(|o| o.msp_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// A peer by host name (`peer0.org1.example.com`), or an org's first peer by MSP ID.
+    pub fn find_peer(&self, name: &str) -> Result<Node> {
+        let peers = self.topology.peers();
+        if let Some(peer) = peers.iter().find(|p| p.host == name) {
+            return Ok(peer.clone());
+        }
+        if self.topology.org(name).is_some() {
+            return self.org_peer(name);
+        }
+        Err(Error::UnknownPeer {
+            peer: name.to_string(),
+            known: peers
+                .iter()
+                .map(|p| p.host.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
     /// The one way a Fabric CLI runs in a container: transient failures (see
     /// [`crate::transient`]) are tried again with backoff within a bound; a permanent
     /// one fails at once, or is returned as output with [`Check::Unchecked`].

@@ -140,19 +140,32 @@ impl Network {
         Ok(())
     }
 
-    /// Every node has joined the topology's channel.
+    /// Every node has joined each of its channels (orderers: all of them).
     async fn check_joined(&self) -> Result<()> {
         let nodes = self.topology.nodes();
         let checks = nodes.iter().map(|node| async move {
-            let channels = self.channels_of(node).await?;
-            Ok::<_, Error>(channels.iter().any(|c| c.name == self.topology.channel))
+            let joined = self.channels_of(node).await?;
+            let wanted = match node.kind {
+                NodeKind::Orderer => self
+                    .topology
+                    .channels()
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect(),
+                NodeKind::Peer => self.topology.org_channels(&node.msp_id),
+            };
+            Ok::<_, Error>(
+                wanted
+                    .into_iter()
+                    .find(|w| !joined.iter().any(|c| &c.name == w)),
+            )
         });
-        for (node, joined) in nodes.iter().zip(join_all(checks).await) {
-            if !joined? {
+        for (node, missing) in nodes.iter().zip(join_all(checks).await) {
+            if let Some(channel) = missing? {
                 return Err(Error::Broken {
                     network: self.topology.network.clone(),
                     what: node.host.clone(),
-                    problem: format!("has not joined channel {}", self.topology.channel),
+                    problem: format!("has not joined channel {channel}"),
                 });
             }
         }

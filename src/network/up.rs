@@ -1,4 +1,4 @@
-//! `up`: from nothing to every orderer and peer joined to the channel.
+//! `up`: from nothing to every orderer and peer joined to its channels.
 //!
 //! The steps: check images, their Fabric release and host ports (nothing created yet);
 //! generate the crypto material and the channel's genesis block in process, read
@@ -23,6 +23,7 @@ use crate::topology::{Consensus, Node, NodeKind, Topology};
 use crate::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::{configtx, crypto};
 use futures_util::future::{join3, join_all, try_join_all};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,9 @@ enum JoinGate {
     /// A node failed; waiters stop (that error is reported).
     Failed,
 }
+
+/// Each channel's genesis block, by channel name.
+type ChannelBlocks = std::collections::BTreeMap<String, Vec<u8>>;
 
 /// How long a node may take to start, and raft to elect a leader.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -190,37 +194,52 @@ impl Network {
             step(reporter, "create network", self.create_docker_network()),
         )
         .await;
-        let block = files.and_then(|block| core.and(network).map(|_| block))?;
+        let blocks = files.and_then(|blocks| core.and(network).map(|_| blocks))?;
         let participation = &self.participation()?;
 
-        // Each node goes its own way: start, wait until it is ready, join.
-        let block = &block;
-        // Opened once the first peer has joined; see `join_peer`.
-        let (first_joined, _) = tokio::sync::watch::channel(JoinGate::Waiting);
-        let first_joined = &first_joined;
+        // Each node goes its own way: start, wait until it is ready, join its channels.
+        let blocks = &blocks;
+        // Per channel, opened once its first peer has joined; see `join_peer`.
+        let gates: HashMap<String, tokio::sync::watch::Sender<JoinGate>> = blocks
+            .keys()
+            .map(|c| (c.clone(), tokio::sync::watch::channel(JoinGate::Waiting).0))
+            .collect();
+        let gates = &gates;
+        let fail_all = || {
+            for gate in gates.values() {
+                gate.send_replace(JoinGate::Failed);
+            }
+        };
         let nodes = self.topology.nodes().into_iter().map(|node| async move {
             let spec = node_spec(&self.topology, &self.layout, &node);
-            let name = format!("join {} to {}", node.host, self.topology.channel);
             let result = async {
                 step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
-                match node.kind {
-                    NodeKind::Orderer => {
-                        let join = self.join_orderer(node.clone(), participation, block);
-                        step(reporter, &name, join).await
+                let channels = match node.kind {
+                    NodeKind::Orderer => blocks.keys().cloned().collect(),
+                    NodeKind::Peer => self.topology.org_channels(&node.msp_id),
+                };
+                let joins = channels.into_iter().map(|channel| {
+                    let node = node.clone();
+                    async move {
+                        let name = format!("join {} to {channel}", node.host);
+                        let block = &blocks[&channel];
+                        match node.kind {
+                            NodeKind::Orderer => {
+                                let join = self.join_orderer(node, participation, block);
+                                step(reporter, &name, join).await
+                            }
+                            NodeKind::Peer => {
+                                let join = self.join_peer(node, &channel, block, &gates[&channel]);
+                                step(reporter, &name, join).await
+                            }
+                        }
                     }
-                    NodeKind::Peer => {
-                        step(
-                            reporter,
-                            &name,
-                            self.join_peer(node.clone(), block, first_joined),
-                        )
-                        .await
-                    }
-                }
+                });
+                join_all(joins).await.into_iter().try_for_each(|r| r)
             }
             .await;
             if result.is_err() {
-                first_joined.send_replace(JoinGate::Failed);
+                fail_all();
             }
             result
         });
@@ -243,26 +262,34 @@ impl Network {
         .await
     }
 
-    /// Crypto material, TLS CA bundle, the channel's genesis block (made in process, and
-    /// returned), configtx.yaml (for users' own channel updates) and the builder scripts.
-    async fn write_files(&self, fabric: FabricMajor) -> Result<Vec<u8>> {
+    /// Crypto material, TLS CA bundle, each channel's genesis block (made in process, and
+    /// returned by channel), its configtx.yaml (for users' own channel updates) and the
+    /// builder scripts.
+    async fn write_files(&self, fabric: FabricMajor) -> Result<ChannelBlocks> {
         let topology = self.topology.clone();
         let layout = self.layout.clone();
-        tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+        tokio::task::spawn_blocking(move || -> Result<ChannelBlocks> {
             crypto::generate(&topology, &layout)?;
-            let block = channel_config::genesis_block(&topology, &layout, fabric)?;
-            let path = layout.channel_block(&topology.channel);
-            std::fs::create_dir_all(path.parent().expect("block path has a parent"))
-                .and_then(|_| std::fs::write(&path, &block))
-                .map_err(|source| io(&path, source))?;
-            let configtx = layout.configtx().join("configtx.yaml");
-            crypto::write_file(&configtx, &configtx::render(&topology, fabric), false)?;
+            let mut blocks = ChannelBlocks::new();
+            for spec in topology.channels() {
+                let view = topology
+                    .channel_view(&spec.name)
+                    .expect("a listed channel has a view");
+                let block = channel_config::genesis_block(&view, &layout, fabric)?;
+                let path = layout.channel_block(&spec.name);
+                std::fs::create_dir_all(path.parent().expect("block path has a parent"))
+                    .and_then(|_| std::fs::write(&path, &block))
+                    .map_err(|source| io(&path, source))?;
+                let configtx = layout.configtx_of(&spec.name).join("configtx.yaml");
+                crypto::write_file(&configtx, &configtx::render(&view, fabric), false)?;
+                blocks.insert(spec.name, block);
+            }
             for (name, script) in BUILDER_SCRIPTS {
                 let path = layout.builders().join("bin").join(name);
                 crypto::write_file(&path, script, false)?;
                 set_mode(&path, 0o755)?;
             }
-            Ok(block)
+            Ok(blocks)
         })
         .await
         .expect("file generation does not panic")
@@ -328,17 +355,18 @@ impl Network {
     async fn join_peer(
         &self,
         peer: Node,
+        channel: &str,
         block: &[u8],
         first_joined: &tokio::sync::watch::Sender<JoinGate>,
     ) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
         let file = UploadFile {
-            name: format!("{}.block", self.topology.channel),
+            name: format!("{channel}.block"),
             contents: block.to_vec(),
             mode: 0o644,
         };
         await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
-        let first = self.topology.peers().first() == Some(&peer);
+        let first = self.channel_peers(channel)?.first() == Some(&peer);
         if !first {
             let gate = first_joined
                 .subscribe()
@@ -354,7 +382,7 @@ impl Network {
             .upload(&container, container::CHANNEL, &[file])
             .await?;
         let join = PeerCommand::ChannelJoin {
-            block: container_channel_block(&self.topology.channel),
+            block: container_channel_block(channel),
         };
         self.peer(&peer, &join).await?;
         if first {

@@ -18,7 +18,15 @@ pub const DEFAULT_TOPOLOGY_NAME: &str = "network/default.yaml (built in)";
 pub struct Topology {
     /// Docker network name; also the key every label and the state directory use.
     pub network: String,
+    /// The channel commands use unless told otherwise. Alone (the older form), it is the
+    /// one channel and every org is on it; with `channels`, it names one of them (default:
+    /// the first).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub channel: String,
+    /// Several channels, each with its member orgs. Orderers serve every channel; a peer
+    /// joins the channels of its org.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<ChannelSpec>,
     pub images: Images,
     pub orderer_org: OrdererOrg,
     pub orgs: Vec<PeerOrg>,
@@ -42,6 +50,14 @@ pub struct Topology {
 
 /// Where published ports bind unless the topology says otherwise.
 pub const DEFAULT_HOST_IP: &str = "127.0.0.1";
+
+/// A channel and the peer orgs (MSP IDs) on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    pub name: String,
+    pub orgs: Vec<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -314,6 +330,61 @@ impl Topology {
     /// The host address published ports bind to.
     pub fn host_ip(&self) -> &str {
         self.host_ip.as_deref().unwrap_or(DEFAULT_HOST_IP)
+    }
+
+    /// The channel commands use by default.
+    pub fn default_channel(&self) -> &str {
+        match self.channels.first() {
+            Some(first) if self.channel.is_empty() => &first.name,
+            _ => &self.channel,
+        }
+    }
+
+    /// Every channel with its member orgs; the single `channel` form has every org.
+    pub fn channels(&self) -> Vec<ChannelSpec> {
+        if self.channels.is_empty() {
+            vec![ChannelSpec {
+                name: self.channel.clone(),
+                orgs: self.msp_ids(),
+            }]
+        } else {
+            self.channels.clone()
+        }
+    }
+
+    pub fn channel_spec(&self, name: &str) -> Option<ChannelSpec> {
+        self.channels().into_iter().find(|c| c.name == name)
+    }
+
+    /// The orgs on channel `name`, in topology order (None: no such channel).
+    pub fn channel_orgs(&self, name: &str) -> Option<Vec<&PeerOrg>> {
+        let spec = self.channel_spec(name)?;
+        Some(
+            self.orgs
+                .iter()
+                .filter(|o| spec.orgs.contains(&o.msp_id))
+                .collect(),
+        )
+    }
+
+    /// The names of the channels an org is on.
+    pub fn org_channels(&self, msp_id: &str) -> Vec<String> {
+        self.channels()
+            .into_iter()
+            .filter(|c| c.orgs.iter().any(|o| o == msp_id))
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// The topology as one channel sees it: that channel alone, with its member orgs.
+    /// What its genesis block and configtx.yaml are made from.
+    pub fn channel_view(&self, name: &str) -> Option<Topology> {
+        let spec = self.channel_spec(name)?;
+        let mut view = self.clone();
+        view.orgs.retain(|o| spec.orgs.contains(&o.msp_id));
+        view.channel = spec.name;
+        view.channels.clear();
+        Some(view)
     }
 
     /// Every peer org's MSP ID, in topology order.

@@ -19,13 +19,6 @@ impl Topology {
                 "use letters, digits, '_', '.' or '-', starting with a letter or digit",
             ));
         }
-        if !is_channel_name(&self.channel) {
-            return Err(bad(
-                "channel".into(),
-                format!("{:?} is not a valid channel name", self.channel),
-                "use lowercase letters, digits, '.' and '-', starting with a letter",
-            ));
-        }
         if !self.container_prefix.is_empty() && !is_docker_name(&self.container_prefix) {
             return Err(bad(
                 "container_prefix".into(),
@@ -195,6 +188,7 @@ impl Topology {
                 }
             }
         }
+        self.validate_channels(&bad)?;
         let o = &self.orderer;
         for (field, value) in [
             ("orderer.batch_timeout", &o.batch_timeout),
@@ -213,6 +207,98 @@ impl Topology {
                 "orderer".into(),
                 "max_message_count and election_tick must be positive".into(),
                 "use e.g. max_message_count: 10, election_tick: 10",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Topology {
+    /// `channel` alone, or `channels` with known, distinct member orgs; every org on
+    /// some channel (a peer on none would serve nothing).
+    fn validate_channels(
+        &self,
+        bad: &dyn Fn(String, String, &str) -> TopologyError,
+    ) -> Result<(), TopologyError> {
+        const NAME_FIX: &str = "use lowercase letters, digits, '.' and '-', starting with a letter";
+        if self.channels.is_empty() {
+            if self.channel.is_empty() {
+                return Err(bad(
+                    "channel".into(),
+                    "no channel".into(),
+                    "give `channel: NAME` (every org on it) or `channels:` with name and orgs",
+                ));
+            }
+            if !is_channel_name(&self.channel) {
+                return Err(bad(
+                    "channel".into(),
+                    format!("{:?} is not a valid channel name", self.channel),
+                    NAME_FIX,
+                ));
+            }
+            return Ok(());
+        }
+        let mut names = HashSet::new();
+        for (i, channel) in self.channels.iter().enumerate() {
+            let at = format!("channels[{i}]");
+            if !is_channel_name(&channel.name) {
+                return Err(bad(
+                    format!("{at}.name"),
+                    format!("{:?} is not a valid channel name", channel.name),
+                    NAME_FIX,
+                ));
+            }
+            if !names.insert(channel.name.as_str()) {
+                return Err(bad(
+                    format!("{at}.name"),
+                    format!("channel {} is listed twice", channel.name),
+                    "give each channel its own name",
+                ));
+            }
+            if channel.orgs.is_empty() {
+                return Err(bad(
+                    format!("{at}.orgs"),
+                    format!("channel {} has no org", channel.name),
+                    "list the MSP IDs of its member orgs, e.g. [Org1MSP, Org2MSP]",
+                ));
+            }
+            let mut members = HashSet::new();
+            for (j, msp_id) in channel.orgs.iter().enumerate() {
+                if self.org(msp_id).is_none() {
+                    return Err(bad(
+                        format!("{at}.orgs[{j}]"),
+                        format!("channel {} names unknown org {msp_id:?}", channel.name),
+                        &format!(
+                            "use the msp_id of an org under orgs: {}",
+                            self.msp_ids().join(", ")
+                        ),
+                    ));
+                }
+                if !members.insert(msp_id.as_str()) {
+                    return Err(bad(
+                        format!("{at}.orgs[{j}]"),
+                        format!("channel {} lists {msp_id} twice", channel.name),
+                        "list each member org once",
+                    ));
+                }
+            }
+        }
+        if !self.channel.is_empty() && !names.contains(self.channel.as_str()) {
+            return Err(bad(
+                "channel".into(),
+                format!("default channel {:?} is not under channels", self.channel),
+                "name one of the channels, or leave `channel` out (the first is the default)",
+            ));
+        }
+        if let Some(org) = self
+            .orgs
+            .iter()
+            .find(|o| self.org_channels(&o.msp_id).is_empty())
+        {
+            return Err(bad(
+                "channels".into(),
+                format!("org {} is on no channel", org.msp_id),
+                "add it to a channel's orgs, or remove it from orgs",
             ));
         }
         Ok(())
