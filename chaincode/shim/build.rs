@@ -1,7 +1,15 @@
-// Compile proto/chaincode.proto with protox (pure Rust) so no system protoc is needed.
+// Compile the protos in proto/ with protox (pure Rust) so no system protoc is needed.
+const PROTOS: [&str; 5] = [
+    "proto/chaincode.proto",
+    "proto/proposal.proto",
+    "proto/common.proto",
+    "proto/identities.proto",
+    "proto/kv_query_result.proto",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo:rerun-if-changed=proto/chaincode.proto");
-    let fds = protox::compile(["proto/chaincode.proto"], ["proto"])?;
+    println!("cargo:rerun-if-changed=proto");
+    let fds = protox::compile(PROTOS, ["proto"])?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -1,6 +1,7 @@
 //! A Fabric network on Docker: the topology, its state directory and the engine.
 
 mod client_env;
+pub mod connection_profile;
 pub mod down;
 pub mod logs;
 mod owner;

@@ -104,6 +104,13 @@ impl Network {
         });
         try_join_all(servers).await?;
         step(reporter, "check channels", self.check_joined()).await?;
+        // Ports Docker chose are chosen again on a restart.
+        step(
+            reporter,
+            "write connection profiles",
+            self.write_connection_profiles(),
+        )
+        .await?;
         step(
             reporter,
             "wait for gossip membership",

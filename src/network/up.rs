@@ -244,6 +244,12 @@ impl Network {
             result
         });
         join_all(nodes).await.into_iter().try_for_each(|r| r)?;
+        step(
+            reporter,
+            "write connection profiles",
+            self.write_connection_profiles(),
+        )
+        .await?;
 
         step(
             reporter,

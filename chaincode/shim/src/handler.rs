@@ -8,6 +8,7 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
+use crate::proposal::ProposalContext;
 use crate::proto::{chaincode_message::Type, ChaincodeId, ChaincodeInput, ChaincodeMessage};
 use crate::{Chaincode, ShimError, Stub};
 
@@ -138,7 +139,7 @@ async fn start_transaction<C: Chaincode>(
 }
 
 /// Runs the chaincode for one INIT/TRANSACTION; returns COMPLETED, or ERROR for
-/// failures outside the chaincode (bad input, panic), as the Go shim does.
+/// failures outside the chaincode (bad input or proposal, panic), as the Go shim does.
 async fn run_transaction<C: Chaincode>(
     cc: Arc<C>,
     out: &Outbound,
@@ -149,11 +150,16 @@ async fn run_transaction<C: Chaincode>(
         Ok(input) => input,
         Err(e) => return error_message(&msg, format!("failed to unmarshal input: {e}")),
     };
+    let proposal = match ProposalContext::decode(msg.proposal.as_ref()) {
+        Ok(proposal) => proposal,
+        Err(e) => return error_message(&msg, format!("failed to create new ChaincodeStub: {e}")),
+    };
     let is_init = msg.r#type() == Type::Init;
     let stub = Stub::new(
         msg.channel_id.clone(),
         msg.txid.clone(),
         input.args,
+        proposal,
         out.clone(),
         answers,
     );
@@ -172,6 +178,7 @@ async fn run_transaction<C: Chaincode>(
             payload: crate::proto::Response::from(response).encode_to_vec(),
             txid: msg.txid,
             channel_id: msg.channel_id,
+            ..Default::default()
         },
         Err(e) => error_message(&msg, format!("chaincode panicked: {e}")),
     }
@@ -183,5 +190,6 @@ fn error_message(msg: &ChaincodeMessage, text: String) -> ChaincodeMessage {
         payload: text.into_bytes(),
         txid: msg.txid.clone(),
         channel_id: msg.channel_id.clone(),
+        ..Default::default()
     }
 }

@@ -23,23 +23,42 @@
 //! }
 //! ```
 
+mod composite_key;
 mod error;
 mod handler;
 pub mod mock_peer;
+mod proposal;
 mod response;
 mod server;
 mod stub;
 
-/// Generated protobuf types (a minimal subset of Fabric's `protos` package).
+/// Generated protobuf types: a minimal subset of Fabric's `protos` package, with
+/// the few messages of its `common`, `msp` and `queryresult` packages the shim reads.
 #[allow(clippy::all)]
 pub mod proto {
     tonic::include_proto!("protos");
+
+    /// Fabric's `common` package (proposal headers).
+    pub mod common {
+        tonic::include_proto!("common");
+    }
+
+    /// Fabric's `msp` package (the creator's identity).
+    pub mod msp {
+        tonic::include_proto!("msp");
+    }
+
+    /// Fabric's `queryresult` package (range query records).
+    pub mod queryresult {
+        tonic::include_proto!("queryresult");
+    }
 }
 
+pub use composite_key::{create_composite_key, split_composite_key};
 pub use error::ShimError;
 pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
 pub use server::{serve, serve_from_env, serve_with_listener, ServerConfig, TlsConfig};
-pub use stub::Stub;
+pub use stub::{KeyValue, Page, Stub};
 
 /// Fabric's gRPC message limit (the Go shim and peer use 100 MiB both ways).
 pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;

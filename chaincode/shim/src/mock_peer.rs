@@ -1,6 +1,10 @@
 //! A peer double for tests: connects to a chaincode server like a Fabric peer,
-//! does the handshake, sends INIT/TRANSACTION messages and answers state
-//! requests from an in-memory world state.
+//! does the handshake, sends INIT/TRANSACTION messages (optionally with a signed
+//! proposal, see [`signed_proposal`]) and answers state, private data and range
+//! query requests from an in-memory ledger.
+
+mod ledger;
+mod proposal;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -13,17 +17,20 @@ use tonic::Streaming;
 
 use crate::proto::chaincode_client::ChaincodeClient;
 use crate::proto::chaincode_message::Type;
-use crate::proto::{ChaincodeId, ChaincodeInput, ChaincodeMessage, DelState, GetState, PutState};
+use crate::proto::{ChaincodeId, ChaincodeInput, ChaincodeMessage, SignedProposal};
 use crate::{Response, ShimError, MAX_MESSAGE_SIZE};
+use ledger::Ledger;
+
+pub use proposal::signed_proposal;
 
 type Pending = Arc<Mutex<HashMap<(String, String), oneshot::Sender<ChaincodeMessage>>>>;
-type WorldState = Arc<Mutex<BTreeMap<String, Vec<u8>>>>;
+type SharedLedger = Arc<Mutex<Ledger>>;
 
 /// A connected, READY peer double.
 pub struct MockPeer {
     out: mpsc::Sender<ChaincodeMessage>,
     pending: Pending,
-    state: WorldState,
+    ledger: SharedLedger,
     chaincode_name: String,
 }
 
@@ -60,14 +67,14 @@ impl MockPeer {
         let peer = MockPeer {
             out,
             pending: Arc::default(),
-            state: Arc::default(),
+            ledger: Arc::new(Mutex::new(Ledger::new(id.name.clone()))),
             chaincode_name: id.name,
         };
         tokio::spawn(serve_requests(
             inbound,
             peer.out.clone(),
             peer.pending.clone(),
-            peer.state.clone(),
+            peer.ledger.clone(),
         ));
         Ok(peer)
     }
@@ -79,12 +86,29 @@ impl MockPeer {
 
     /// A copy of the world state.
     pub fn world_state(&self) -> BTreeMap<String, Vec<u8>> {
-        self.state.lock().expect("state lock").clone()
+        self.ledger().public.clone()
+    }
+
+    /// A copy of private data `collection` (empty if never written).
+    pub fn private_data(&self, collection: &str) -> BTreeMap<String, Vec<u8>> {
+        let ledger = self.ledger();
+        ledger.private.get(collection).cloned().unwrap_or_default()
+    }
+
+    /// How many results each QueryResponse carries at most (default 100, as a
+    /// Fabric peer); a smaller size makes the chaincode ask QUERY_STATE_NEXT.
+    pub fn set_query_batch_size(&self, size: usize) {
+        self.ledger().batch_size = size.max(1);
+    }
+
+    /// IDs of the range queries the chaincode has not closed (QUERY_STATE_CLOSE).
+    pub fn open_queries(&self) -> Vec<String> {
+        self.ledger().open_queries.keys().cloned().collect()
     }
 
     /// Sends INIT; returns the chaincode's response, or its ERROR message text.
     pub async fn init(&self, channel: &str, txid: &str, args: &[&str]) -> Result<Response, String> {
-        self.execute(Type::Init, channel, txid, args).await
+        self.execute(Type::Init, channel, txid, args, None).await
     }
 
     /// Sends TRANSACTION; returns the chaincode's response, or its ERROR message text.
@@ -94,7 +118,25 @@ impl MockPeer {
         txid: &str,
         args: &[&str],
     ) -> Result<Response, String> {
-        self.execute(Type::Transaction, channel, txid, args).await
+        self.execute(Type::Transaction, channel, txid, args, None)
+            .await
+    }
+
+    /// Like [`MockPeer::invoke`], with the client's signed proposal (creator and
+    /// transient data), as a real peer sends it.
+    pub async fn invoke_with_proposal(
+        &self,
+        channel: &str,
+        txid: &str,
+        args: &[&str],
+        proposal: SignedProposal,
+    ) -> Result<Response, String> {
+        self.execute(Type::Transaction, channel, txid, args, Some(proposal))
+            .await
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().expect("ledger lock")
     }
 
     async fn execute(
@@ -103,6 +145,7 @@ impl MockPeer {
         channel: &str,
         txid: &str,
         args: &[&str],
+        proposal: Option<SignedProposal>,
     ) -> Result<Response, String> {
         let (done_tx, done_rx) = oneshot::channel();
         let key = (channel.to_string(), txid.to_string());
@@ -120,6 +163,7 @@ impl MockPeer {
             payload: input.encode_to_vec(),
             txid: txid.to_string(),
             channel_id: channel.to_string(),
+            proposal,
         };
         self.out
             .send(msg)
@@ -137,12 +181,12 @@ impl MockPeer {
     }
 }
 
-/// Answers the chaincode's state requests and completes pending transactions.
+/// Answers the chaincode's requests and completes pending transactions.
 async fn serve_requests(
     mut inbound: Streaming<ChaincodeMessage>,
     out: mpsc::Sender<ChaincodeMessage>,
     pending: Pending,
-    state: WorldState,
+    ledger: SharedLedger,
 ) {
     while let Ok(Some(msg)) = inbound.message().await {
         let reply = match msg.r#type() {
@@ -154,31 +198,11 @@ async fn serve_requests(
                 continue;
             }
             Type::Keepalive => continue,
-            Type::GetState => GetState::decode(msg.payload.as_slice()).map(|r| {
-                state
-                    .lock()
-                    .expect("state")
-                    .get(&r.key)
-                    .cloned()
-                    .unwrap_or_default()
-            }),
-            Type::PutState => PutState::decode(msg.payload.as_slice()).map(|r| {
-                state.lock().expect("state").insert(r.key, r.value);
-                Vec::new()
-            }),
-            Type::DelState => DelState::decode(msg.payload.as_slice()).map(|r| {
-                state.lock().expect("state").remove(&r.key);
-                Vec::new()
-            }),
-            other => {
-                let text = format!("mock peer does not support {}", other.as_str_name());
-                let _ = out.send(answer(&msg, Type::Error, text.into_bytes())).await;
-                continue;
-            }
+            ty => ledger.lock().expect("ledger lock").answer(ty, &msg.payload),
         };
         let reply = match reply {
             Ok(payload) => answer(&msg, Type::Response, payload),
-            Err(e) => answer(&msg, Type::Error, e.to_string().into_bytes()),
+            Err(text) => answer(&msg, Type::Error, text.into_bytes()),
         };
         if out.send(reply).await.is_err() {
             break;
@@ -194,5 +218,6 @@ fn answer(req: &ChaincodeMessage, ty: Type, payload: Vec<u8>) -> ChaincodeMessag
         payload,
         txid: req.txid.clone(),
         channel_id: req.channel_id.clone(),
+        ..Default::default()
     }
 }

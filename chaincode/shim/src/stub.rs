@@ -1,16 +1,29 @@
+//! The transaction context handed to a chaincode: arguments, proposal data and
+//! the calls to the peer (state in `state.rs`, queries in `query.rs`).
+
+mod query;
+mod state;
+
+use std::collections::HashMap;
+
 use prost::Message;
 use tokio::sync::{mpsc, Mutex};
 use tonic::Status;
 
-use crate::proto::{chaincode_message::Type, ChaincodeMessage, DelState, GetState, PutState};
+use crate::proposal::ProposalContext;
+use crate::proto::msp::SerializedIdentity;
+use crate::proto::{chaincode_message::Type, ChaincodeMessage};
 use crate::ShimError;
 
-/// The transaction context a chaincode function gets: its arguments and access
-/// to the world state through the peer.
+pub use query::{KeyValue, Page};
+
+/// The transaction context a chaincode function gets: its arguments, what the
+/// client's proposal carries, and access to the world state through the peer.
 pub struct Stub {
     channel_id: String,
     tx_id: String,
     args: Vec<Vec<u8>>,
+    proposal: ProposalContext,
     out: mpsc::Sender<Result<ChaincodeMessage, Status>>,
     // One request in flight per transaction, like the Go shim: answers arrive in order.
     answers: Mutex<mpsc::Receiver<ChaincodeMessage>>,
@@ -21,6 +34,7 @@ impl Stub {
         channel_id: String,
         tx_id: String,
         args: Vec<Vec<u8>>,
+        proposal: ProposalContext,
         out: mpsc::Sender<Result<ChaincodeMessage, Status>>,
         answers: mpsc::Receiver<ChaincodeMessage>,
     ) -> Self {
@@ -28,6 +42,7 @@ impl Stub {
             channel_id,
             tx_id,
             args,
+            proposal,
             out,
             answers: Mutex::new(answers),
         }
@@ -61,42 +76,36 @@ impl Stub {
         (function, args.collect())
     }
 
-    /// The value of `key`, or `None` if the key does not exist.
-    pub async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>, ShimError> {
-        let payload = GetState {
-            key: key.to_string(),
-            collection: String::new(),
-        };
-        let value = self.call(Type::GetState, payload, "GET_STATE", key).await?;
-        // The peer answers an empty payload for a missing key (Go returns nil).
-        Ok((!value.is_empty()).then_some(value))
+    /// The proposal's transient map (Go's `GetTransient`): data the client passes
+    /// to the chaincode that is not recorded on the ledger, typically private data.
+    /// Empty when the peer sent no proposal.
+    pub fn transient(&self) -> &HashMap<String, Vec<u8>> {
+        &self.proposal.transient
     }
 
-    pub async fn put_state(&self, key: &str, value: impl Into<Vec<u8>>) -> Result<(), ShimError> {
-        if key.is_empty() {
-            return Err(ShimError::InvalidArgument(
-                "key must not be an empty string".into(),
+    /// The proposal creator's identity as sent (Go's `GetCreator`): an encoded
+    /// `msp.SerializedIdentity`. Empty when the peer sent no proposal.
+    pub fn creator(&self) -> &[u8] {
+        &self.proposal.creator
+    }
+
+    /// The MSP ID of the proposal's creator, e.g. `Org1MSP`.
+    pub fn creator_msp_id(&self) -> Result<String, ShimError> {
+        if self.proposal.creator.is_empty() {
+            return Err(ShimError::Protocol(
+                "the transaction has no creator (the peer sent no signed proposal)".into(),
             ));
         }
-        let payload = PutState {
-            key: key.to_string(),
-            value: value.into(),
-            collection: String::new(),
-        };
-        self.call(Type::PutState, payload, "PUT_STATE", key).await?;
-        Ok(())
+        SerializedIdentity::decode(self.proposal.creator.as_slice())
+            .map(|identity| identity.mspid)
+            .map_err(|source| ShimError::Decode {
+                what: "the creator's SerializedIdentity",
+                source,
+            })
     }
 
-    pub async fn del_state(&self, key: &str) -> Result<(), ShimError> {
-        let payload = DelState {
-            key: key.to_string(),
-            collection: String::new(),
-        };
-        self.call(Type::DelState, payload, "DEL_STATE", key).await?;
-        Ok(())
-    }
-
-    /// Send a request for this transaction and wait for the peer's RESPONSE or ERROR.
+    /// Sends a request for this transaction and waits for the peer's RESPONSE or
+    /// ERROR; returns the RESPONSE payload. `key` names the request's target in errors.
     async fn call(
         &self,
         ty: Type,
@@ -110,6 +119,7 @@ impl Stub {
             payload: payload.encode_to_vec(),
             txid: self.tx_id.clone(),
             channel_id: self.channel_id.clone(),
+            ..Default::default()
         };
         self.out
             .send(Ok(msg))
@@ -128,5 +138,24 @@ impl Stub {
                 other.as_str_name()
             ))),
         }
+    }
+}
+
+/// Go's checks that a private data call names its collection.
+fn require_collection(collection: &str) -> Result<(), ShimError> {
+    match collection.is_empty() {
+        true => Err(ShimError::InvalidArgument(
+            "collection must not be an empty string".into(),
+        )),
+        false => Ok(()),
+    }
+}
+
+fn require_key(key: &str) -> Result<(), ShimError> {
+    match key.is_empty() {
+        true => Err(ShimError::InvalidArgument(
+            "key must not be an empty string".into(),
+        )),
+        false => Ok(()),
     }
 }

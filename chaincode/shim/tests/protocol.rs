@@ -2,23 +2,20 @@
 //! the Connect stream and plays the peer's side message by message, over plain
 //! gRPC, TLS and mutual TLS.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fabx_shim::proto::chaincode_client::ChaincodeClient;
+use common::{RawPeer, CC_ID, CHANNEL};
 use fabx_shim::proto::chaincode_message::Type;
-use fabx_shim::proto::{self, ChaincodeId, ChaincodeInput, ChaincodeMessage, GetState, PutState};
+use fabx_shim::proto::{GetState, PutState};
 use fabx_shim::{Chaincode, Response, ServerConfig, Stub, TlsConfig};
 use prost::Message;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-use tonic::Streaming;
-
-const CC_ID: &str = "testcc_1.0:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const CHANNEL: &str = "mychannel";
 
 /// Test chaincode; reports state-call errors on `log` so tests can see them.
 struct TestCc {
@@ -157,83 +154,6 @@ async fn channel(addr: SocketAddr, security: Security, pki: &Pki, with_cert: boo
         endpoint = endpoint.tls_config(tls).unwrap();
     }
     endpoint.connect().await.expect("connect")
-}
-
-/// The peer's side of one Connect stream, message by message.
-struct RawPeer {
-    out: mpsc::Sender<ChaincodeMessage>,
-    inbound: Streaming<ChaincodeMessage>,
-}
-
-impl RawPeer {
-    async fn open(channel: Channel) -> Result<Self, tonic::Status> {
-        let (out, rx) = mpsc::channel(16);
-        let inbound = ChaincodeClient::new(channel)
-            .max_decoding_message_size(fabx_shim::MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(fabx_shim::MAX_MESSAGE_SIZE)
-            .connect(ReceiverStream::new(rx))
-            .await?
-            .into_inner();
-        Ok(RawPeer { out, inbound })
-    }
-
-    async fn next(&mut self) -> Result<Option<ChaincodeMessage>, tonic::Status> {
-        tokio::time::timeout(Duration::from_secs(10), self.inbound.message())
-            .await
-            .expect("timed out waiting for the chaincode")
-    }
-
-    async fn recv(&mut self, expected: Type) -> ChaincodeMessage {
-        let msg = self
-            .next()
-            .await
-            .expect("stream error")
-            .expect("stream ended");
-        let ty = msg.r#type();
-        assert_eq!(
-            ty,
-            expected,
-            "unexpected message: {:?}",
-            String::from_utf8_lossy(&msg.payload)
-        );
-        msg
-    }
-
-    async fn send(&self, ty: Type, txid: &str, payload: Vec<u8>) {
-        let msg = ChaincodeMessage {
-            r#type: ty as i32,
-            payload,
-            txid: txid.into(),
-            channel_id: CHANNEL.into(),
-        };
-        self.out.send(msg).await.expect("send");
-    }
-
-    async fn handshake(&mut self) {
-        let register = self.recv(Type::Register).await;
-        let id = ChaincodeId::decode(register.payload.as_slice()).unwrap();
-        assert_eq!(id.name, CC_ID);
-        self.send(Type::Registered, "", vec![]).await;
-        self.send(Type::Ready, "", vec![]).await;
-    }
-
-    async fn start_tx(&self, ty: Type, txid: &str, args: &[&str]) {
-        let input = ChaincodeInput {
-            args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-            ..Default::default()
-        };
-        self.send(ty, txid, input.encode_to_vec()).await;
-    }
-
-    /// Expects COMPLETED for `txid` and returns the decoded response.
-    async fn completed(&mut self, txid: &str) -> proto::Response {
-        let msg = self.recv(Type::Completed).await;
-        assert_eq!(
-            (msg.txid.as_str(), msg.channel_id.as_str()),
-            (txid, CHANNEL)
-        );
-        proto::Response::decode(msg.payload.as_slice()).unwrap()
-    }
 }
 
 async fn connected(server: &Server, security: Security, pki: &Pki) -> RawPeer {

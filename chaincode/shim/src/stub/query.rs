@@ -1,0 +1,213 @@
+//! Range queries over the world state, as the Go shim's iterators do them:
+//! GET_STATE_BY_RANGE, then QUERY_STATE_NEXT while the peer says `has_more`,
+//! then QUERY_STATE_CLOSE. Results are collected into a `Vec`.
+
+use prost::Message;
+
+use crate::composite_key::{
+    create_composite_key, validate_simple_keys, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE,
+};
+use crate::proto::queryresult::Kv;
+use crate::proto::{
+    chaincode_message::Type, GetStateByRange, QueryMetadata, QueryResponse, QueryResponseMetadata,
+    QueryStateClose, QueryStateNext,
+};
+use crate::{ShimError, Stub};
+
+/// One record of a range query (Fabric's `queryresult.KV`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyValue {
+    /// The chaincode the key belongs to.
+    pub namespace: String,
+    pub key: String,
+    pub value: Vec<u8>,
+}
+
+/// One page of a paginated range query.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Page {
+    pub records: Vec<KeyValue>,
+    /// How many records the peer fetched for this page.
+    pub fetched_records_count: i32,
+    /// Where the next page starts: pass it back to get that page (empty when
+    /// there is none).
+    pub bookmark: String,
+}
+
+impl Stub {
+    /// All keys in `[start_key, end_key)` with their values, in key order.
+    ///
+    /// An empty `start_key` or `end_key` leaves that end open (the Go shim sends
+    /// `"\x01"` for an empty start key, so composite keys are never included).
+    /// Neither bound may be a composite key.
+    pub async fn get_state_by_range(
+        &self,
+        start_key: &str,
+        end_key: &str,
+    ) -> Result<Vec<KeyValue>, ShimError> {
+        let start_key = substitute_empty(start_key);
+        validate_simple_keys(&[start_key, end_key])?;
+        let (records, _) = self.range("", start_key, end_key, Vec::new()).await?;
+        Ok(records)
+    }
+
+    /// One page of at most `page_size` keys in `[start_key, end_key)`, starting at
+    /// `bookmark` (empty for the first page). Bounds as in [`Stub::get_state_by_range`].
+    /// Fabric allows paginated queries only in read-only transactions.
+    pub async fn get_state_by_range_with_pagination(
+        &self,
+        start_key: &str,
+        end_key: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, ShimError> {
+        let start_key = substitute_empty(start_key);
+        validate_simple_keys(&[start_key, end_key])?;
+        let metadata = QueryMetadata {
+            page_size,
+            bookmark: bookmark.to_string(),
+        };
+        let (records, metadata) = self
+            .range("", start_key, end_key, metadata.encode_to_vec())
+            .await?;
+        Ok(Page {
+            records,
+            fetched_records_count: metadata.fetched_records_count,
+            bookmark: metadata.bookmark,
+        })
+    }
+
+    /// All keys whose composite key starts with `object_type` and `attributes`
+    /// (see [`crate::create_composite_key`]), in key order.
+    pub async fn get_state_by_partial_composite_key(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<KeyValue>, ShimError> {
+        let start_key = create_composite_key(object_type, attributes)?;
+        let end_key = format!("{start_key}{MAX_UNICODE_RUNE}");
+        let (records, _) = self.range("", &start_key, &end_key, Vec::new()).await?;
+        Ok(records)
+    }
+
+    /// Same as [`crate::create_composite_key`].
+    pub fn create_composite_key(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<String, ShimError> {
+        create_composite_key(object_type, attributes)
+    }
+
+    /// Same as [`crate::split_composite_key`].
+    pub fn split_composite_key(
+        &self,
+        composite_key: &str,
+    ) -> Result<(String, Vec<String>), ShimError> {
+        crate::split_composite_key(composite_key)
+    }
+
+    /// Runs one range query to the end; `metadata` is an encoded QueryMetadata
+    /// (empty without pagination). Returns the records and the first answer's
+    /// QueryResponseMetadata.
+    async fn range(
+        &self,
+        collection: &str,
+        start_key: &str,
+        end_key: &str,
+        metadata: Vec<u8>,
+    ) -> Result<(Vec<KeyValue>, QueryResponseMetadata), ShimError> {
+        let request = GetStateByRange {
+            start_key: start_key.to_string(),
+            end_key: end_key.to_string(),
+            collection: collection.to_string(),
+            metadata,
+        };
+        let target = format!("{start_key}..{end_key}");
+        let first = self
+            .query(
+                Type::GetStateByRange,
+                request,
+                "GET_STATE_BY_RANGE",
+                &target,
+            )
+            .await?;
+        let id = first.id.clone();
+        let metadata = QueryResponseMetadata::decode(first.metadata.as_slice());
+        let records = self.drain(first).await;
+        // Closed even after a failure, as a Go chaincode's `defer iterator.Close()` does.
+        let closed = self
+            .query(
+                Type::QueryStateClose,
+                QueryStateClose { id: id.clone() },
+                "QUERY_STATE_CLOSE",
+                &id,
+            )
+            .await;
+        let records = records?;
+        closed?;
+        let metadata = metadata.map_err(|source| ShimError::Decode {
+            what: "QueryResponseMetadata",
+            source,
+        })?;
+        Ok((records, metadata))
+    }
+
+    /// Collects the records of `response` and of the following QUERY_STATE_NEXT
+    /// answers while the peer has more.
+    async fn drain(&self, mut response: QueryResponse) -> Result<Vec<KeyValue>, ShimError> {
+        let mut records = Vec::new();
+        loop {
+            for result in &response.results {
+                let kv = Kv::decode(result.result_bytes.as_slice()).map_err(|source| {
+                    ShimError::Decode {
+                        what: "range query result (queryresult.KV)",
+                        source,
+                    }
+                })?;
+                records.push(KeyValue {
+                    namespace: kv.namespace,
+                    key: kv.key,
+                    value: kv.value,
+                });
+            }
+            if !response.has_more {
+                return Ok(records);
+            }
+            if response.results.is_empty() {
+                // The Go iterator fails here too rather than ask forever.
+                return Err(ShimError::Protocol(format!(
+                    "query {:?}: the peer has more results but sent none",
+                    response.id
+                )));
+            }
+            let id = response.id.clone();
+            let next = QueryStateNext { id: id.clone() };
+            response = self
+                .query(Type::QueryStateNext, next, "QUERY_STATE_NEXT", &id)
+                .await?;
+        }
+    }
+
+    /// A request answered by a QueryResponse.
+    async fn query(
+        &self,
+        ty: Type,
+        payload: impl Message,
+        op: &'static str,
+        target: &str,
+    ) -> Result<QueryResponse, ShimError> {
+        let answer = self.call(ty, payload, op, target).await?;
+        QueryResponse::decode(answer.as_slice()).map_err(|source| ShimError::Decode {
+            what: "QueryResponse",
+            source,
+        })
+    }
+}
+
+fn substitute_empty(start_key: &str) -> &str {
+    match start_key {
+        "" => EMPTY_KEY_SUBSTITUTE,
+        key => key,
+    }
+}
