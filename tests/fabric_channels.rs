@@ -189,5 +189,52 @@ async fn two_channels_with_their_own_values_and_endorsement_policies() {
     // c23 kept its own definition and values throughout.
     assert_eq!(query("c23", "Org3MSP", "a").await.unwrap(), "7");
 
+    // status: each channel's committed chaincode, its policy, packages and containers.
+    let status = network.status().await.unwrap();
+    let channels: Vec<_> = status
+        .channels
+        .iter()
+        .map(|c| (c.channel.as_str(), c.orgs.join(","), c.error.clone()))
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            ("c12", "Org1MSP,Org2MSP".to_string(), None),
+            ("c23", "Org2MSP,Org3MSP".to_string(), None)
+        ]
+    );
+    let c12_cc = &status.channels[0].chaincodes[0];
+    assert_eq!(
+        (
+            c12_cc.name.as_str(),
+            c12_cc.version.as_str(),
+            c12_cc.sequence,
+            c12_cc.init_required
+        ),
+        ("examplecc", "1.0", 3, true)
+    );
+    assert_eq!(
+        c12_cc.endorsement_policy.as_deref(),
+        Some("AND('Org1MSP.peer', 'Org2MSP.peer')")
+    );
+    let c23_cc = &status.channels[1].chaincodes[0];
+    assert_eq!(
+        (c23_cc.sequence, c23_cc.endorsement_policy.as_deref()),
+        (1, Some("/Channel/Application/Endorsement"))
+    );
+    for (cc, orgs) in [
+        (c12_cc, ["Org1MSP", "Org2MSP"]),
+        (c23_cc, ["Org2MSP", "Org3MSP"]),
+    ] {
+        let packages: Vec<_> = cc.packages.iter().map(|p| p.msp_id.as_str()).collect();
+        assert_eq!(packages, orgs);
+        for package in &cc.packages {
+            let id = package.package_id.as_deref().unwrap_or_default();
+            assert!(id.starts_with("examplecc_1.0:"), "{package:?}");
+            assert_eq!(package.containers.len(), 1, "{package:?}");
+            assert_eq!(package.containers[0].state, "running");
+        }
+    }
+
     net.teardown().await.unwrap();
 }

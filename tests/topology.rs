@@ -254,3 +254,66 @@ fn bft_needs_four_orderers_and_says_so() {
     .to_string();
     assert!(err.contains("bad.yaml") && err.contains("pbft"), "{err}");
 }
+
+const THREE_ORGS: &str = "
+network: n1
+images: { peer: p:1, orderer: o:1 }
+orderer_org: { msp_id: OMSP, domain: example.com, orderers: [ { name: orderer } ] }
+orgs:
+  - { msp_id: AMSP, domain: a.example.com, peers: [ { name: peer0 } ] }
+  - { msp_id: BMSP, domain: b.example.com, peers: [ { name: peer0 } ] }
+  - { msp_id: CMSP, domain: c.example.com, peers: [ { name: peer0 } ] }
+";
+
+#[test]
+fn several_channels_with_their_orgs() {
+    let t = Topology::parse(
+        &format!("{THREE_ORGS}channels:\n  - {{ name: ab, orgs: [AMSP, BMSP] }}\n  - {{ name: bc, orgs: [BMSP, CMSP] }}\n"),
+        "t.yaml",
+    )
+    .unwrap();
+    assert_eq!(t.default_channel(), "ab");
+    assert_eq!(t.org_channels("BMSP"), ["ab", "bc"]);
+    assert_eq!(t.org_channels("CMSP"), ["bc"]);
+    let view = t.channel_view("bc").unwrap();
+    assert_eq!(view.msp_ids(), ["BMSP", "CMSP"]);
+    assert_eq!(view.channel, "bc");
+    // The single `channel` form: every org on it.
+    let single = Topology::parse(MINIMAL, "t.yaml").unwrap();
+    assert_eq!(single.channels()[0].name, "ch");
+    assert_eq!(single.channels()[0].orgs, ["AMSP"]);
+}
+
+#[test]
+fn channel_errors_name_the_channel_and_the_org() {
+    let err = |channels: &str| match Topology::parse(&format!("{THREE_ORGS}{channels}"), "t.yaml") {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("{channels} was accepted"),
+    };
+    assert_eq!(
+        err("channels: [ { name: ab, orgs: [AMSP, XMSP] }, { name: bc, orgs: [BMSP, CMSP] } ]\n"),
+        "t.yaml: channels[0].orgs[1]: channel ab names unknown org \"XMSP\" (use the msp_id of an org under orgs: AMSP, BMSP, CMSP)"
+    );
+    assert!(err("channels: [ { name: ab, orgs: [AMSP, BMSP] } ]\n")
+        .contains("org CMSP is on no channel"));
+    assert!(
+        err("channels: [ { name: ab, orgs: [] }, { name: bc, orgs: [BMSP, CMSP] } ]\n")
+            .contains("channel ab has no org")
+    );
+    assert!(
+        err("channels: [ { name: ab, orgs: [AMSP, AMSP, BMSP, CMSP] } ]\n")
+            .contains("lists AMSP twice")
+    );
+    assert!(err(
+        "channels: [ { name: ab, orgs: [AMSP, BMSP, CMSP] }, { name: ab, orgs: [AMSP] } ]\n"
+    )
+    .contains("listed twice"));
+    assert!(
+        err("channels: [ { name: Ab, orgs: [AMSP, BMSP, CMSP] } ]\n").contains("channels[0].name")
+    );
+    assert!(
+        err("channel: zz\nchannels: [ { name: ab, orgs: [AMSP, BMSP, CMSP] } ]\n")
+            .contains("default channel \"zz\" is not under channels")
+    );
+    assert!(err("").contains("channel: no channel"));
+}

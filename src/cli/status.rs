@@ -47,5 +47,49 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
             other.container, other.role, "-", other.state
         );
     }
+    for channel in &status.channels {
+        println!();
+        println!("channel {} ({})", channel.channel, channel.orgs.join(", "));
+        if let Some(e) = &channel.error {
+            println!("  chaincodes unknown: {e}");
+        } else if channel.chaincodes.is_empty() {
+            println!("  no chaincode committed");
+        }
+        for cc in &channel.chaincodes {
+            println!(
+                "  {} version {} sequence {}{}, endorsement policy {}",
+                cc.name,
+                cc.version,
+                cc.sequence,
+                if cc.init_required {
+                    " (init required)"
+                } else {
+                    ""
+                },
+                cc.endorsement_policy.as_deref().unwrap_or("(unreadable)")
+            );
+            for package in &cc.packages {
+                let containers = package
+                    .containers
+                    .iter()
+                    .map(|c| format!("{} {}", c.container, c.state))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                println!(
+                    "    {:<10} {} {}",
+                    package.msp_id,
+                    package
+                        .package_id
+                        .as_deref()
+                        .unwrap_or("(no package installed)"),
+                    if containers.is_empty() {
+                        "(no container)".to_string()
+                    } else {
+                        format!("({containers})")
+                    }
+                );
+            }
+        }
+    }
     Ok(())
 }

@@ -124,6 +124,10 @@ pub enum LifecycleCommand {
         channel: String,
         name: String,
     },
+    /// Every committed definition of the channel.
+    QueryCommittedAll {
+        channel: String,
+    },
     QueryApproved {
         channel: String,
         name: String,
@@ -175,6 +179,13 @@ impl PeerCli for LifecycleCommand {
                 channel,
                 "--name",
                 name,
+                "-O",
+                "json",
+            ])),
+            LifecycleCommand::QueryCommittedAll { channel } => args.extend(strings(&[
+                "querycommitted",
+                "--channelID",
+                channel,
                 "-O",
                 "json",
             ])),

@@ -10,7 +10,7 @@ mod external;
 pub mod lifecycle;
 mod output;
 pub mod package;
-mod servers;
+pub(crate) mod servers;
 mod steps;
 
 use crate::chaincode_tls::{ChaincodeTls, TlsMode};

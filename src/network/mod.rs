@@ -1,5 +1,6 @@
 //! A Fabric network on Docker: the topology, its state directory and the engine.
 
+pub mod chaincodes;
 mod client_env;
 pub mod connection_profile;
 pub mod down;

@@ -1,9 +1,11 @@
 //! `status`: every node of the network as Docker sees it, with the channels it has
 //! joined and their heights (asked of the nodes themselves).
 
+use super::chaincodes::ChannelChaincodes;
 use super::Network;
 use crate::commands::PeerCli;
 use crate::commands::PeerCommand;
+use crate::deploy::servers::LABEL_PACKAGE_ID;
 use crate::docker::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
 use crate::error::{Error, Result};
 use crate::topology::{Node, NodeKind};
@@ -39,6 +41,8 @@ pub struct NetworkStatus {
     pub nodes: Vec<NodeStatus>,
     /// Other containers of the network: chaincode servers.
     pub others: Vec<OtherContainer>,
+    /// Each channel's committed chaincodes (empty when the network is not up).
+    pub channels: Vec<ChannelChaincodes>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,6 +51,9 @@ pub struct OtherContainer {
     /// `tools` or `chaincode`.
     pub role: String,
     pub state: String,
+    /// For a chaincode container: the package it serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<String>,
 }
 
 impl Network {
@@ -75,6 +82,7 @@ impl Network {
                         container,
                         role: role.unwrap_or("unknown").to_string(),
                         state,
+                        package_id: labels.get(LABEL_PACKAGE_ID).cloned(),
                     });
                     continue;
                 }
@@ -121,11 +129,20 @@ impl Network {
             (a.kind != NodeKind::Orderer, &a.host).cmp(&(b.kind != NodeKind::Orderer, &b.host))
         });
         others.sort();
+        let peers_running = statuses
+            .iter()
+            .any(|n| n.kind == NodeKind::Peer && n.state == "running");
+        let channels = if peers_running {
+            self.channel_chaincodes(&others).await
+        } else {
+            vec![]
+        };
         Ok(NetworkStatus {
             network: name.clone(),
             up: !statuses.is_empty(),
             nodes: statuses,
             others,
+            channels,
         })
     }
 
