@@ -317,3 +317,24 @@ fn channel_errors_name_the_channel_and_the_org() {
     );
     assert!(err("").contains("channel: no channel"));
 }
+
+#[test]
+fn the_channels_example_file_loads() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/network/channels.yaml");
+    let t = Topology::load(std::path::Path::new(path)).unwrap();
+    let channels: Vec<(String, Vec<String>)> =
+        t.channels().into_iter().map(|c| (c.name, c.orgs)).collect();
+    assert_eq!(
+        channels,
+        [
+            (
+                "c12".to_string(),
+                vec!["Org1MSP".to_string(), "Org2MSP".to_string()]
+            ),
+            (
+                "c23".to_string(),
+                vec!["Org2MSP".to_string(), "Org3MSP".to_string()]
+            )
+        ]
+    );
+}
