@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn committed_definitions_and_installed_packages_are_read() {
-        let committed = r#"{"chaincode_definitions":[{"name":"examplecc","sequence":2,"version":"1.0","endorsement_plugin":"escc","validation_plugin":"vscc","validation_parameter":"CiIvQ2hhbm5lbC9BcHBsaWNhdGlvbi9FbmRvcnNlbWVudA==","collections":{},"init_required":true}]}"#;
+        let committed = r#"{"chaincode_definitions":[{"name":"examplecc","sequence":2,"version":"1.0","endorsement_plugin":"escc","validation_plugin":"vscc","validation_parameter":"EiAvQ2hhbm5lbC9BcHBsaWNhdGlvbi9FbmRvcnNlbWVudA==","collections":{},"init_required":true}]}"#;
         let definitions = parse_committed_all(committed).unwrap();
         assert_eq!(
             (

@@ -106,7 +106,8 @@ impl Network {
         if let Some(peer) = peers.iter().find(|p| p.host == name) {
             return Ok(peer.clone());
         }
-        if self.topology.org(name).is_some() {
+        // Host names have dots; a name without one was meant as an MSP ID.
+        if self.topology.org(name).is_some() || !name.contains('.') {
             return self.org_peer(name);
         }
         Err(Error::UnknownPeer {
