@@ -63,7 +63,11 @@ impl Network {
                     Err(e) => return Err(e),
                 },
                 Some(c) => {
-                    let (c, answer) = ask(c).await;
+                    let (c, answer) = crate::profile::timed(
+                        || format!("discovery: {what} on {}", peer.host),
+                        ask(c),
+                    )
+                    .await;
                     match answer {
                         Ok(Answer::Ready(found)) => match ready(&found) {
                             None => return Ok(()),

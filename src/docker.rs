@@ -250,26 +250,32 @@ impl Engine {
 
     /// The environment (`KEY=value`) a local image sets; None if there is no such image.
     pub async fn image_env(&self, image: &str) -> Result<Option<Vec<String>>, DockerError> {
-        match self.docker.inspect_image(image).await {
-            Ok(info) => Ok(Some(info.config.and_then(|c| c.env).unwrap_or_default())),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(source) => Err(DockerError::Inspect {
-                object: format!("image {image}"),
-                source,
-            }),
-        }
+        crate::profile::timed(|| format!("docker inspect image {image}"), async move {
+            match self.docker.inspect_image(image).await {
+                Ok(info) => Ok(Some(info.config.and_then(|c| c.env).unwrap_or_default())),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(source) => Err(DockerError::Inspect {
+                    object: format!("image {image}"),
+                    source,
+                }),
+            }
+        })
+        .await
     }
 
     /// The ID of a local image, or None if there is no such image.
     pub async fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
-        match self.docker.inspect_image(image).await {
-            Ok(info) => Ok(Some(info.id.unwrap_or_default())),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(source) => Err(DockerError::Inspect {
-                object: format!("image {image}"),
-                source,
-            }),
-        }
+        crate::profile::timed(|| format!("docker inspect image {image}"), async move {
+            match self.docker.inspect_image(image).await {
+                Ok(info) => Ok(Some(info.id.unwrap_or_default())),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(source) => Err(DockerError::Inspect {
+                    object: format!("image {image}"),
+                    source,
+                }),
+            }
+        })
+        .await
     }
 
     /// Makes sure an image is present, pulling it if needed; `progress` gets pull status lines.
@@ -321,42 +327,45 @@ impl Engine {
         labels: HashMap<String, String>,
         log: &mut (dyn FnMut(&str) + Send),
     ) -> Result<String, DockerError> {
-        let options = bollard::query_parameters::BuildImageOptions {
-            dockerfile: "Dockerfile".into(),
-            t: Some(tag.to_string()),
-            rm: true,
-            forcerm: true,
-            labels: Some(labels),
-            ..Default::default()
-        };
-        let mut tail = Tail::new(10);
-        let fail = |reason: String, tail: &Tail| DockerError::Build {
-            tag: tag.to_string(),
-            reason,
-            tail: tail.text("    "),
-        };
-        let mut stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(context.into())));
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| fail(server_message(&e), &tail))?;
-            if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(fail(message, &tail));
-            }
-            for line in info.stream.iter().flat_map(|s| s.lines()) {
-                let line = line.trim_end();
-                if line.is_empty() {
-                    continue;
+        crate::profile::timed(|| format!("docker build {tag}"), async move {
+            let options = bollard::query_parameters::BuildImageOptions {
+                dockerfile: "Dockerfile".into(),
+                t: Some(tag.to_string()),
+                rm: true,
+                forcerm: true,
+                labels: Some(labels),
+                ..Default::default()
+            };
+            let mut tail = Tail::new(10);
+            let fail = |reason: String, tail: &Tail| DockerError::Build {
+                tag: tag.to_string(),
+                reason,
+                tail: tail.text("    "),
+            };
+            let mut stream =
+                self.docker
+                    .build_image(options, None, Some(bollard::body_full(context.into())));
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|e| fail(server_message(&e), &tail))?;
+                if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                    return Err(fail(message, &tail));
                 }
-                log(line);
-                tail.push(line);
+                for line in info.stream.iter().flat_map(|s| s.lines()) {
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    log(line);
+                    tail.push(line);
+                }
             }
-        }
-        self.image_id(tag).await?.ok_or_else(|| DockerError::Build {
-            tag: tag.to_string(),
-            reason: "the engine reported no error, but the image is not there".into(),
-            tail: tail.text("    "),
+            self.image_id(tag).await?.ok_or_else(|| DockerError::Build {
+                tag: tag.to_string(),
+                reason: "the engine reported no error, but the image is not there".into(),
+                tail: tail.text("    "),
+            })
         })
+        .await
     }
 
     /// Labels of a network, or None if there is no such network.
@@ -364,23 +373,26 @@ impl Engine {
         &self,
         name: &str,
     ) -> Result<Option<HashMap<String, String>>, DockerError> {
-        let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
-        let options = ListNetworksOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        let networks = self
-            .docker
-            .list_networks(Some(options))
-            .await
-            .map_err(|source| DockerError::List {
-                what: "networks".into(),
-                source,
-            })?;
-        // The name filter matches substrings; keep the exact one.
-        Ok(networks
-            .into_iter()
-            .find(|n| n.name.as_deref() == Some(name))
-            .map(|n| n.labels.unwrap_or_default()))
+        crate::profile::timed(|| format!("docker list networks {name}"), async move {
+            let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+            let options = ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build();
+            let networks = self
+                .docker
+                .list_networks(Some(options))
+                .await
+                .map_err(|source| DockerError::List {
+                    what: "networks".into(),
+                    source,
+                })?;
+            // The name filter matches substrings; keep the exact one.
+            Ok(networks
+                .into_iter()
+                .find(|n| n.name.as_deref() == Some(name))
+                .map(|n| n.labels.unwrap_or_default()))
+        })
+        .await
     }
 
     pub async fn create_network(
@@ -388,122 +400,139 @@ impl Engine {
         name: &str,
         labels: HashMap<String, String>,
     ) -> Result<(), DockerError> {
-        let request = NetworkCreateRequest {
-            name: name.to_string(),
-            driver: Some("bridge".into()),
-            labels: Some(labels),
-            ..Default::default()
-        };
-        self.docker
-            .create_network(request)
-            .await
-            .map(|_| ())
-            .map_err(|source| DockerError::CreateNetwork {
+        crate::profile::timed(|| format!("docker create network {name}"), async move {
+            let request = NetworkCreateRequest {
                 name: name.to_string(),
-                source,
-            })
+                driver: Some("bridge".into()),
+                labels: Some(labels),
+                ..Default::default()
+            };
+            self.docker
+                .create_network(request)
+                .await
+                .map(|_| ())
+                .map_err(|source| DockerError::CreateNetwork {
+                    name: name.to_string(),
+                    source,
+                })
+        })
+        .await
     }
 
     /// Removes a network; a missing one is not an error.
     pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
-        match self.docker.remove_network(name).await {
-            Err(e) if !is_not_found(&e) => Err(DockerError::RemoveNetwork {
-                name: name.to_string(),
-                source: e,
-            }),
-            _ => Ok(()),
-        }
+        crate::profile::timed(|| format!("docker remove network {name}"), async move {
+            match self.docker.remove_network(name).await {
+                Err(e) if !is_not_found(&e) => Err(DockerError::RemoveNetwork {
+                    name: name.to_string(),
+                    source: e,
+                }),
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<(), DockerError> {
-        let binds = spec
-            .binds
-            .iter()
-            .map(|b| {
-                let mode = if b.read_only { ":ro" } else { "" };
-                format!("{}:{}{mode}", b.host, b.container)
-            })
-            .collect();
-        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
-            .host_ports
-            .iter()
-            .map(|(inner, host)| {
-                // Host port 0: Docker chooses a free one.
-                let host_port = if *host == 0 {
-                    String::new()
-                } else {
-                    host.to_string()
-                };
-                let binding = PortBinding {
-                    host_ip: Some(spec.host_ip.clone()),
-                    host_port: Some(host_port),
-                };
-                (format!("{inner}/tcp"), Some(vec![binding]))
-            })
-            .collect();
-        let exposed: Vec<String> = port_bindings.keys().cloned().collect();
-        let endpoint = EndpointSettings {
-            aliases: Some(spec.aliases.clone()),
-            ..Default::default()
-        };
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            cmd: spec.cmd.clone(),
-            env: Some(spec.env.clone()),
-            labels: Some(spec.labels.clone()),
-            working_dir: spec.working_dir.clone(),
-            hostname: spec.aliases.first().cloned(),
-            exposed_ports: Some(exposed),
-            host_config: Some(HostConfig {
-                binds: Some(binds),
-                port_bindings: Some(port_bindings),
-                extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
-                network_mode: Some(spec.network.clone()),
+        crate::profile::timed(|| format!("docker create {}", spec.name), async move {
+            let binds = spec
+                .binds
+                .iter()
+                .map(|b| {
+                    let mode = if b.read_only { ":ro" } else { "" };
+                    format!("{}:{}{mode}", b.host, b.container)
+                })
+                .collect();
+            let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+                .host_ports
+                .iter()
+                .map(|(inner, host)| {
+                    // Host port 0: Docker chooses a free one.
+                    let host_port = if *host == 0 {
+                        String::new()
+                    } else {
+                        host.to_string()
+                    };
+                    let binding = PortBinding {
+                        host_ip: Some(spec.host_ip.clone()),
+                        host_port: Some(host_port),
+                    };
+                    (format!("{inner}/tcp"), Some(vec![binding]))
+                })
+                .collect();
+            let exposed: Vec<String> = port_bindings.keys().cloned().collect();
+            let endpoint = EndpointSettings {
+                aliases: Some(spec.aliases.clone()),
                 ..Default::default()
-            }),
-            networking_config: Some(bollard::models::NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),
-            }),
-            ..Default::default()
-        };
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&spec.name)
-            .build();
-        self.docker
-            .create_container(Some(options), body)
-            .await
-            .map(|_| ())
-            .map_err(|source| DockerError::CreateContainer {
-                name: spec.name.clone(),
-                source,
-            })
+            };
+            let body = ContainerCreateBody {
+                image: Some(spec.image.clone()),
+                cmd: spec.cmd.clone(),
+                env: Some(spec.env.clone()),
+                labels: Some(spec.labels.clone()),
+                working_dir: spec.working_dir.clone(),
+                hostname: spec.aliases.first().cloned(),
+                exposed_ports: Some(exposed),
+                host_config: Some(HostConfig {
+                    binds: Some(binds),
+                    port_bindings: Some(port_bindings),
+                    extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
+                    network_mode: Some(spec.network.clone()),
+                    ..Default::default()
+                }),
+                networking_config: Some(bollard::models::NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),
+                }),
+                ..Default::default()
+            };
+            let options = CreateContainerOptionsBuilder::default()
+                .name(&spec.name)
+                .build();
+            self.docker
+                .create_container(Some(options), body)
+                .await
+                .map(|_| ())
+                .map_err(|source| DockerError::CreateContainer {
+                    name: spec.name.clone(),
+                    source,
+                })
+        })
+        .await
     }
 
     pub async fn start_container(&self, name: &str) -> Result<(), DockerError> {
-        self.docker
-            .start_container(name, None)
-            .await
-            .map_err(|e| DockerError::StartContainer {
-                name: name.to_string(),
-                reason: server_message(&e),
-            })
+        crate::profile::timed(|| format!("docker start {name}"), async move {
+            self.docker
+                .start_container(name, None)
+                .await
+                .map_err(|e| DockerError::StartContainer {
+                    name: name.to_string(),
+                    reason: server_message(&e),
+                })
+        })
+        .await
     }
 
     /// Removes a container with its anonymous volumes; a missing one is not an error.
     pub async fn remove_container(&self, name: &str) -> Result<(), DockerError> {
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        match self.docker.remove_container(name, Some(options)).await {
-            Err(e) if !is_not_found(&e) && !server_message(&e).contains("already in progress") => {
-                Err(DockerError::RemoveContainer {
-                    name: name.to_string(),
-                    source: e,
-                })
+        crate::profile::timed(|| format!("docker remove {name}"), async move {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            match self.docker.remove_container(name, Some(options)).await {
+                Err(e)
+                    if !is_not_found(&e) && !server_message(&e).contains("already in progress") =>
+                {
+                    Err(DockerError::RemoveContainer {
+                        name: name.to_string(),
+                        source: e,
+                    })
+                }
+                _ => Ok(()),
             }
-            _ => Ok(()),
-        }
+        })
+        .await
     }
 
     /// Containers (running or not) carrying all the given labels (`key=value` or `key`).
@@ -511,39 +540,48 @@ impl Engine {
         &self,
         labels: &[String],
     ) -> Result<Vec<ContainerSummary>, DockerError> {
-        let filters = HashMap::from([("label".to_string(), labels.to_vec())]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        self.docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|source| DockerError::List {
-                what: "containers".into(),
-                source,
-            })
+        crate::profile::timed(
+            || format!("docker list containers {}", labels.join(",")),
+            async move {
+                let filters = HashMap::from([("label".to_string(), labels.to_vec())]);
+                let options = ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build();
+                self.docker
+                    .list_containers(Some(options))
+                    .await
+                    .map_err(|source| DockerError::List {
+                        what: "containers".into(),
+                        source,
+                    })
+            },
+        )
+        .await
     }
 
     /// `running`, `exited`, ... or None if the container does not exist.
     pub async fn container_state(&self, name: &str) -> Result<Option<String>, DockerError> {
-        match self
-            .docker
-            .inspect_container(name, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(info) => Ok(Some(
-                info.state
-                    .and_then(|s| s.status)
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "unknown".into()),
-            )),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(source) => Err(DockerError::Inspect {
-                object: format!("container {name}"),
-                source,
-            }),
-        }
+        crate::profile::timed(|| format!("docker inspect {name}"), async move {
+            match self
+                .docker
+                .inspect_container(name, None::<InspectContainerOptions>)
+                .await
+            {
+                Ok(info) => Ok(Some(
+                    info.state
+                        .and_then(|s| s.status)
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "unknown".into()),
+                )),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(source) => Err(DockerError::Inspect {
+                    object: format!("container {name}"),
+                    source,
+                }),
+            }
+        })
+        .await
     }
 
     /// Resolves when the container stops (or is gone).
@@ -563,43 +601,49 @@ impl Engine {
         cmd: &[String],
         env: &[String],
     ) -> Result<ExecOutput, DockerError> {
-        let fail = |source| DockerError::Exec {
-            container: container.to_string(),
-            command: cmd.join(" "),
-            source,
-        };
-        let options = bollard::exec::CreateExecOptions {
-            cmd: Some(cmd.to_vec()),
-            env: Some(env.to_vec()),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
-        };
-        let exec = self
-            .docker
-            .create_exec(container, options)
-            .await
-            .map_err(fail)?;
-        let mut output = ExecOutput::default();
-        if let bollard::exec::StartExecResults::Attached {
-            output: mut stream, ..
-        } = self.docker.start_exec(&exec.id, None).await.map_err(fail)?
-        {
-            // Output arrives in multiplexed chunks, not lines.
-            while let Some(chunk) = stream.next().await {
-                match chunk.map_err(fail)? {
-                    bollard::container::LogOutput::StdErr { message } => {
-                        output.stderr.push_str(&String::from_utf8_lossy(&message))
+        crate::profile::timed(
+            || format!("exec {container}: {}", crate::profile::short(cmd)),
+            async move {
+                let fail = |source| DockerError::Exec {
+                    container: container.to_string(),
+                    command: cmd.join(" "),
+                    source,
+                };
+                let options = bollard::exec::CreateExecOptions {
+                    cmd: Some(cmd.to_vec()),
+                    env: Some(env.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                };
+                let exec = self
+                    .docker
+                    .create_exec(container, options)
+                    .await
+                    .map_err(fail)?;
+                let mut output = ExecOutput::default();
+                if let bollard::exec::StartExecResults::Attached {
+                    output: mut stream, ..
+                } = self.docker.start_exec(&exec.id, None).await.map_err(fail)?
+                {
+                    // Output arrives in multiplexed chunks, not lines.
+                    while let Some(chunk) = stream.next().await {
+                        match chunk.map_err(fail)? {
+                            bollard::container::LogOutput::StdErr { message } => {
+                                output.stderr.push_str(&String::from_utf8_lossy(&message))
+                            }
+                            other => output
+                                .stdout
+                                .push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                        }
                     }
-                    other => output
-                        .stdout
-                        .push_str(&String::from_utf8_lossy(&other.into_bytes())),
                 }
-            }
-        }
-        let info = self.docker.inspect_exec(&exec.id).await.map_err(fail)?;
-        output.exit_code = info.exit_code.unwrap_or(-1);
-        Ok(output)
+                let info = self.docker.inspect_exec(&exec.id).await.map_err(fail)?;
+                output.exit_code = info.exit_code.unwrap_or(-1);
+                Ok(output)
+            },
+        )
+        .await
     }
 
     /// Puts files into a directory of a container (created or running) as a tar archive.
@@ -609,79 +653,92 @@ impl Engine {
         dir: &str,
         files: &[UploadFile],
     ) -> Result<(), DockerError> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for file in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(file.contents.len() as u64);
-            header.set_mode(file.mode);
-            header.set_mtime(0);
-            header.set_cksum();
-            builder
-                .append_data(&mut header, &file.name, file.contents.as_slice())
+        crate::profile::timed(|| format!("docker upload {container}:{dir}"), async move {
+            let mut builder = tar::Builder::new(Vec::new());
+            for file in files {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(file.contents.len() as u64);
+                header.set_mode(file.mode);
+                header.set_mtime(0);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, &file.name, file.contents.as_slice())
+                    .expect("writing a tar archive to memory cannot fail");
+            }
+            let archive = builder
+                .into_inner()
                 .expect("writing a tar archive to memory cannot fail");
-        }
-        let archive = builder
-            .into_inner()
-            .expect("writing a tar archive to memory cannot fail");
-        let options = UploadToContainerOptionsBuilder::default().path(dir).build();
-        self.docker
-            .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
-            .await
-            .map_err(|source| DockerError::Upload {
-                container: container.to_string(),
-                path: dir.to_string(),
-                source,
-            })
+            let options = UploadToContainerOptionsBuilder::default().path(dir).build();
+            self.docker
+                .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
+                .await
+                .map_err(|source| DockerError::Upload {
+                    container: container.to_string(),
+                    path: dir.to_string(),
+                    source,
+                })
+        })
+        .await
     }
 
     /// Copies one file out of a container (created or running).
     pub async fn download_file(&self, container: &str, path: &str) -> Result<Vec<u8>, DockerError> {
-        let fail = |reason: String| DockerError::Download {
-            container: container.to_string(),
-            path: path.to_string(),
-            reason,
-        };
-        let options = DownloadFromContainerOptionsBuilder::default()
-            .path(path)
-            .build();
-        let archive: Vec<u8> = self
-            .docker
-            .download_from_container(container, Some(options))
-            .map_ok(|bytes| bytes.to_vec())
-            .try_concat()
-            .await
-            .map_err(|e| fail(server_message(&e)))?;
-        let mut tar = tar::Archive::new(archive.as_slice());
-        let mut entries = tar.entries().map_err(|e| fail(e.to_string()))?;
-        let mut entry = entries
-            .next()
-            .ok_or_else(|| fail("empty archive".into()))?
-            .map_err(|e| fail(e.to_string()))?;
-        let mut contents = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| fail(e.to_string()))?;
-        Ok(contents)
+        crate::profile::timed(
+            || format!("docker download {container}:{path}"),
+            async move {
+                let fail = |reason: String| DockerError::Download {
+                    container: container.to_string(),
+                    path: path.to_string(),
+                    reason,
+                };
+                let options = DownloadFromContainerOptionsBuilder::default()
+                    .path(path)
+                    .build();
+                let archive: Vec<u8> = self
+                    .docker
+                    .download_from_container(container, Some(options))
+                    .map_ok(|bytes| bytes.to_vec())
+                    .try_concat()
+                    .await
+                    .map_err(|e| fail(server_message(&e)))?;
+                let mut tar = tar::Archive::new(archive.as_slice());
+                let mut entries = tar.entries().map_err(|e| fail(e.to_string()))?;
+                let mut entry = entries
+                    .next()
+                    .ok_or_else(|| fail("empty archive".into()))?
+                    .map_err(|e| fail(e.to_string()))?;
+                let mut contents = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut contents)
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(contents)
+            },
+        )
+        .await
     }
 
     /// The last `lines` lines a container printed (stdout and stderr).
     pub async fn logs_tail(&self, container: &str, lines: usize) -> Result<String, DockerError> {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .tail(&lines.to_string())
-            .build();
-        let chunks: Vec<_> = self
-            .docker
-            .logs(container, Some(options))
-            .try_collect()
-            .await
-            .map_err(|source| DockerError::Logs {
-                container: container.to_string(),
-                source,
-            })?;
-        Ok(chunks
-            .into_iter()
-            .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
-            .collect())
+        crate::profile::timed(|| format!("docker logs {container}"), async move {
+            let options = LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .tail(&lines.to_string())
+                .build();
+            let chunks: Vec<_> = self
+                .docker
+                .logs(container, Some(options))
+                .try_collect()
+                .await
+                .map_err(|source| DockerError::Logs {
+                    container: container.to_string(),
+                    source,
+                })?;
+            Ok(chunks
+                .into_iter()
+                .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
+                .collect())
+        })
+        .await
     }
 
     /// Everything a container has printed so far and, with `follow`, what it prints next,

@@ -25,6 +25,7 @@ pub mod lock;
 pub mod network;
 pub mod participation;
 pub mod peer_config;
+pub mod profile;
 pub mod reporter;
 pub mod topology;
 pub mod transient;

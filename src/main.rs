@@ -9,7 +9,15 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let output = cli::output::Output::new(&args.global);
-    match cli::run(args, &output).await {
+    let profile = args.global.profile;
+    if profile {
+        fabx::profile::enable();
+    }
+    let result = cli::run(args, &output).await;
+    if profile {
+        output.profile(&fabx::profile::take());
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             output.error(&e);

@@ -181,7 +181,11 @@ impl ParticipationClient {
         let http = self.resolving(endpoint)?;
         let mut backoff = Backoff::new(CONNECT_BOUND);
         loop {
-            let result = build(&http, url.clone()).send().await;
+            let result = crate::profile::timed(
+                || format!("admin API {method} {path} on {}", endpoint.orderer),
+                build(&http, url.clone()).send(),
+            )
+            .await;
             let response = match result {
                 Ok(response) => response,
                 Err(e) if e.is_connect() && backoff.wait().await => continue,

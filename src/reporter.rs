@@ -27,6 +27,11 @@ pub struct StepEnd {
 pub struct StepId(u64);
 
 impl StepId {
+    /// A number no other step of this process has.
+    pub fn value(self) -> u64 {
+        self.0
+    }
+
     fn next() -> StepId {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         StepId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
@@ -66,7 +71,7 @@ pub async fn step_with<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>
     let id = StepId::next();
     reporter.step_started(id, name);
     let started = Instant::now();
-    let result = work(id).await;
+    let result = crate::profile::in_step(id, name, work(id)).await;
     let (status, message) = match &result {
         Ok(_) => (StepStatus::Ok, None),
         Err(e) => (

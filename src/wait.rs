@@ -118,7 +118,10 @@ pub async fn await_log_after(
     seen: usize,
     timeout: Duration,
 ) -> Result<(), WaitError> {
-    let found = find_line(engine, container, condition.needle, seen, true);
+    let found = crate::profile::timed(
+        || format!("wait for log {:?} in {container}", condition.needle),
+        find_line(engine, container, condition.needle, seen, true),
+    );
     match tokio::time::timeout(timeout, found).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(FindError::Ended)) => {

@@ -48,6 +48,10 @@ pub struct GlobalArgs {
     /// Print every detail line (pull progress, logs)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Afterwards, print each step's Docker API calls, in-container commands, log waits
+    /// and admin/discovery requests with their start and duration (with --json: as JSON)
+    #[arg(long, global = true)]
+    pub profile: bool,
 }
 
 #[derive(Debug, Subcommand)]

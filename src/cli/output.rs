@@ -49,6 +49,46 @@ impl Output {
         }
     }
 
+    /// `--profile`: each step with the calls it made, by start time (to stderr; one JSON
+    /// object with `--json`).
+    pub fn profile(&self, profile: &fabx::profile::Profile) {
+        if self.mode == Mode::Json {
+            println!("{}", serde_json::json!({ "profile": profile }));
+            return;
+        }
+        let secs = |d: Duration| d.as_secs_f64();
+        let mut text = String::from("profile (start, +duration):\n");
+        for step in &profile.steps {
+            text.push_str(&format!(
+                "{:>8.3}s {:>+8.3}s  {}\n",
+                secs(step.start),
+                secs(step.duration),
+                step.name
+            ));
+            for call in profile.calls.iter().filter(|c| c.step == Some(step.id)) {
+                text.push_str(&format!(
+                    "    {:>8.3}s {:>+8.3}s  {}\n",
+                    secs(call.start),
+                    secs(call.duration),
+                    call.what
+                ));
+            }
+        }
+        let outside: Vec<_> = profile.calls.iter().filter(|c| c.step.is_none()).collect();
+        if !outside.is_empty() {
+            text.push_str("outside any step:\n");
+            for call in outside {
+                text.push_str(&format!(
+                    "    {:>8.3}s {:>+8.3}s  {}\n",
+                    secs(call.start),
+                    secs(call.duration),
+                    call.what
+                ));
+            }
+        }
+        eprint!("{text}");
+    }
+
     pub fn json(&self) -> bool {
         self.mode == Mode::Json
     }
