@@ -50,7 +50,7 @@ impl Network {
             ),
         >,
     {
-        let mut backoff = Backoff::new(DISCOVERY_BOUND);
+        let mut backoff = Backoff::polling(DISCOVERY_BOUND);
         let mut connection: Option<DiscoveryConnection> = None;
         loop {
             let last = match connection.take() {

@@ -1,10 +1,10 @@
 //! `deploy`: the whole CCaaS lifecycle as named steps.
 //!
 //! check network → three branches at once: (image → run the chaincode servers and wait
-//! until they accept connections), (install on every peer), (read the committed
-//! definition → approve for every org) → check commit readiness → commit → init.
-//! A redeploy of the same definition and packages runs no lifecycle transaction; a
-//! changed one bumps the sequence by itself.
+//! until they accept connections), (install on every peer of the channel), (read the
+//! committed definition → approve for every org → check commit readiness → commit) →
+//! init, once all three are done. A redeploy of the same definition and packages runs no
+//! lifecycle transaction; a changed one bumps the sequence by itself.
 
 mod external;
 pub mod lifecycle;
@@ -264,13 +264,14 @@ impl Network {
         };
 
         // Three branches that need nothing from each other: the image and its servers;
-        // the installs; the definition (sequence) and its approvals. They meet before the
-        // commit, so nothing is committed unless every server accepts connections and
-        // every peer has the package.
+        // the installs; the definition (sequence), its approvals and the commit. Init,
+        // the only step that runs the chaincode, waits for all three.
         // Servers fabx cannot vouch for (an image forced to TLS, the user's own process)
         // are waited for before anything is approved: a server that never answers, or
         // answers in plain text, leaves no approval behind. Chaincode fabx builds is
-        // approved meanwhile (it reads the settings fabx gives it).
+        // approved and committed meanwhile (it reads the settings fabx gives it); if its
+        // server fails, the deploy fails, and running it again finds the definition
+        // committed and only starts the servers.
         let approve_after_servers = match &request.source {
             Source::Directory(_) => false,
             Source::Image(_) => request.tls_mode() != TlsMode::Off,
@@ -311,17 +312,25 @@ impl Network {
                     Ok(Some(true))
                 );
             // When the servers failed, their error is the one reported.
-            if !unchanged && servers_up {
-                self.approve_all(&definition, &servers, reporter).await?;
+            if unchanged || !servers_up {
+                return Ok::<_, Error>((definition, unchanged, false));
             }
-            Ok::<_, Error>((definition, unchanged))
+            self.approve_all(&definition, &servers, reporter).await?;
+            step(
+                reporter,
+                "check commit readiness",
+                self.await_commit_readiness(&definition),
+            )
+            .await?;
+            step(reporter, "commit", self.commit(&definition)).await?;
+            Ok((definition, unchanged, true))
         };
         let (servers_done, installed, definition_done) =
             futures_util::future::join3(servers_branch, join_all(installs), definition_branch)
                 .await;
         let (image, started) = servers_done?;
         installed.into_iter().collect::<Result<Vec<_>>>()?;
-        let (definition, unchanged) = definition_done?;
+        let (definition, unchanged, committed) = definition_done?;
 
         let mut report = DeployReport {
             name: request.name.clone(),
@@ -336,7 +345,7 @@ impl Network {
                 })
                 .collect::<Result<_>>()?,
             image: image.reference,
-            committed: false,
+            committed,
             initialized: false,
             containers_started: servers
                 .iter()
@@ -351,15 +360,6 @@ impl Network {
                 "approve and commit",
                 "definition and packages already committed",
             );
-        } else {
-            step(
-                reporter,
-                "check commit readiness",
-                self.await_commit_readiness(&definition),
-            )
-            .await?;
-            step(reporter, "commit", self.commit(&definition)).await?;
-            report.committed = true;
         }
         if let Some((function, args)) = request.init.as_ref().and_then(|i| i.split_first()) {
             let call = ctor(function, args);
