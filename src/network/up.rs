@@ -251,21 +251,22 @@ impl Network {
         )
         .await?;
 
-        step(
-            reporter,
-            &format!(
-                "wait for {}",
-                consensus_ready(self.topology.orderer.consensus).name
+        // Consensus among the orderers and gossip among the peers form independently.
+        let consensus = consensus_ready(self.topology.orderer.consensus).name;
+        let (consensus, gossip) = futures_util::future::join(
+            step(
+                reporter,
+                &format!("wait for {consensus}"),
+                self.await_consensus(),
             ),
-            self.await_consensus(),
+            step(
+                reporter,
+                "wait for gossip membership",
+                self.await_gossip_membership(),
+            ),
         )
-        .await?;
-        step(
-            reporter,
-            "wait for gossip membership",
-            self.await_gossip_membership(),
-        )
-        .await
+        .await;
+        consensus.and(gossip)
     }
 
     /// Crypto material, TLS CA bundle, each channel's genesis block (made in process, and
@@ -371,7 +372,14 @@ impl Network {
             contents: block.to_vec(),
             mode: 0o644,
         };
-        await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
+        // The block goes in while the peer starts.
+        let (ready, uploaded) = futures_util::future::join(
+            await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT),
+            self.engine.upload(&container, container::CHANNEL, &[file]),
+        )
+        .await;
+        ready?;
+        uploaded?;
         let first = self.channel_peers(channel)?.first() == Some(&peer);
         if !first {
             let gate = first_joined
@@ -384,9 +392,6 @@ impl Network {
                 return Ok(());
             }
         }
-        self.engine
-            .upload(&container, container::CHANNEL, &[file])
-            .await?;
         let join = PeerCommand::ChannelJoin {
             block: container_channel_block(channel),
         };
