@@ -138,6 +138,9 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         ("CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL", "500ms".into()),
         ("CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL", "1s".into()),
         ("CORE_PEER_GOSSIP_RECONNECTINTERVAL", "2s".into()),
+        // A peer learns of the channel's other peers from their alive messages, sent
+        // every 5 s by default: with many peers, membership waited for several rounds.
+        ("CORE_PEER_GOSSIP_ALIVETIMEINTERVAL", "1s".into()),
         ("CORE_PEER_LOCALMSPID", node.msp_id.clone()),
         (
             "CORE_PEER_MSPCONFIGPATH",
