@@ -106,6 +106,13 @@ fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerS
     }
 }
 
+/// How often a peer pushes its state info: 100 ms per 4 peers. Every peer checks the
+/// signature of every other peer's message, so the work grows with the square of the
+/// peers; the interval grows with their number to keep it linear.
+fn state_info_interval(peers: usize) -> String {
+    format!("{}ms", 100 * peers.div_ceil(4).max(1))
+}
+
 fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec {
     let tls = format!("{}/tls", container::NODE);
     let address = node.address();
@@ -131,11 +138,15 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         // A static org leader gets its blocks at once; leader election costs ~5 s per join.
         ("CORE_PEER_GOSSIP_USELEADERELECTION", "false".into()),
         ("CORE_PEER_GOSSIP_ORGLEADER", "true".into()),
-        // Discovery (what a Gateway plans endorsements with) learns a peer's chaincodes
-        // from its state info, pushed every 4 s by default: a new chaincode would wait
-        // that long. A failed gossip probe is retried after 25 s by default (`up` orders
-        // the joins so that probes do not fail; this bounds the wait if one still does).
-        ("CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL", "500ms".into()),
+        // Discovery (what a Gateway plans endorsements with) knows a peer as a channel
+        // member, and its chaincodes, only from its state info, pushed every 4 s by
+        // default: a joined peer or a new chaincode would wait that long. A failed gossip
+        // probe is retried after 25 s by default (`up` orders the joins so that probes do
+        // not fail; this bounds the wait if one still does).
+        (
+            "CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL",
+            state_info_interval(topology.peers().len()),
+        ),
         ("CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL", "1s".into()),
         ("CORE_PEER_GOSSIP_RECONNECTINTERVAL", "2s".into()),
         // A peer learns of the channel's other peers from their alive messages, sent

@@ -78,12 +78,15 @@ pub fn take() -> Profile {
 }
 
 /// Runs a step's work with the step as the owner of the calls it makes.
+/// The work is boxed: steps nest (deploy's branches, up's nodes), and without a box
+/// every level would add its whole state to the caller's future, which in a debug
+/// build overflows a test thread's stack.
 pub(crate) async fn in_step<T>(id: StepId, name: &str, work: impl Future<Output = T>) -> T {
     if !enabled() {
-        return work.await;
+        return Box::pin(work).await;
     }
     let started = Instant::now();
-    let output = STEP.scope(id, work).await;
+    let output = Box::pin(STEP.scope(id, work)).await;
     push(|record| {
         record.steps.push(StepTiming {
             id: id.value(),

@@ -82,12 +82,12 @@ impl Backoff {
 
     /// For asking a local service whether a state was reached (gossip membership, an
     /// endorsement plan, commit readiness): the answer is cheap and usually near, so the
-    /// pauses start at 20 ms and stay under 250 ms.
+    /// pauses start at 20 ms and stay at 100 ms at most (an answer takes a few ms).
     pub fn polling(bound: Duration) -> Backoff {
         Backoff {
             deadline: Instant::now() + bound,
             next: Duration::from_millis(20),
-            longest: Duration::from_millis(250),
+            longest: Duration::from_millis(100),
         }
     }
 
@@ -189,8 +189,9 @@ mod tests {
         let mut polling = Backoff::polling(Duration::from_secs(60));
         let pauses: Vec<Duration> = (0..6).map(|_| polling.pause().unwrap()).collect();
         assert_eq!(pauses[0], Duration::from_millis(20));
-        assert_eq!(pauses[3], Duration::from_millis(160));
-        assert_eq!(pauses[4], Duration::from_millis(250));
+        assert_eq!(pauses[2], Duration::from_millis(80));
+        assert_eq!(pauses[3], Duration::from_millis(100));
+        assert_eq!(pauses[5], Duration::from_millis(100));
         let mut spent = Backoff::new(Duration::ZERO);
         assert_eq!(spent.pause(), None);
     }
