@@ -80,8 +80,9 @@ impl Backoff {
         }
     }
 
-    /// For asking a local service whether a state was reached (gossip membership, an
-    /// endorsement plan, commit readiness): the answer is cheap and usually near, so the
+    /// For asking a peer's discovery service whether a state was reached (gossip
+    /// membership, an endorsement plan) over gRPC: the answer is cheap and usually near
+    /// (not for polls that start a CLI in a container: each costs CPU), so the
     /// pauses start at 20 ms and stay at 100 ms at most (an answer takes a few ms).
     pub fn polling(bound: Duration) -> Backoff {
         Backoff {

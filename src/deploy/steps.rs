@@ -250,7 +250,7 @@ impl Network {
         let check = LifecycleCommand::CheckCommitReadiness {
             definition: definition.clone(),
         };
-        let mut backoff = Backoff::polling(COMMIT_READINESS_BOUND);
+        let mut backoff = Backoff::new(COMMIT_READINESS_BOUND);
         loop {
             let output = self.peer(&peer, &check).await?;
             let approvals = parse_approvals(&output.stdout).ok_or_else(|| {
