@@ -39,8 +39,9 @@ async fn a_chaincode_that_exits_fails_the_deploy_and_leaves_the_network_healthy(
     // An image whose process exits at once (a shell with no input).
     let crashing = common::busybox_image(&engine).await;
     let net = TestNetwork::start().await.unwrap();
+    let init = ["Init", "a", "1", "b", "2"];
     let err = net
-        .deploy_image("crashcc", crashing, &[])
+        .deploy_image("crashcc", crashing, &init)
         .await
         .unwrap_err();
     match &err {
@@ -61,10 +62,17 @@ async fn a_chaincode_that_exits_fails_the_deploy_and_leaves_the_network_healthy(
         "{left:?}"
     );
     let examplecc = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
-    net.deploy_dir("examplecc", examplecc, &["Init", "a", "1", "b", "2"])
+    net.deploy_dir("examplecc", examplecc, &init).await.unwrap();
+    assert_eq!(net.query("examplecc", "query", &["b"]).await.unwrap(), "2");
+    // The failed deploy committed its definition (the commit does not wait for the
+    // containers); the same deploy with a working image only starts the servers and inits.
+    let again = net
+        .deploy_image("crashcc", "fabx/examplecc:1.0", &init)
         .await
         .unwrap();
-    assert_eq!(net.query("examplecc", "query", &["b"]).await.unwrap(), "2");
+    assert!(!again.committed && again.initialized, "{again:?}");
+    assert_eq!(again.sequence, 1);
+    assert_eq!(net.query("crashcc", "query", &["b"]).await.unwrap(), "2");
     net.teardown().await.unwrap();
 }
 
