@@ -11,11 +11,13 @@ use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
-use fabx::reporter::{Reporter, StepEnd, StepId};
 use fabx::{Engine, Layout, Network, Topology};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{secs, stats, StepTimes};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 const PHASES: [&str; 9] = [
@@ -29,42 +31,6 @@ const PHASES: [&str; 9] = [
     "query, mutual TLS",
     "down",
 ];
-
-/// Collects every step's duration.
-#[derive(Default)]
-struct StepTimes(Mutex<BTreeMap<String, Vec<Duration>>>);
-
-impl Reporter for StepTimes {
-    fn step_finished(&self, _id: StepId, step: &str, end: &StepEnd) {
-        let mut times = self.0.lock().expect("no panics while locked");
-        times
-            .entry(step.to_string())
-            .or_default()
-            .push(end.duration);
-    }
-}
-
-struct Stats {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-fn stats(samples: &[Duration]) -> Stats {
-    let mut s: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    let median = if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    };
-    Stats {
-        median,
-        min: s[0],
-        max: s[n - 1],
-    }
-}
 
 async fn timed<T>(
     phases: &mut BTreeMap<&'static str, Vec<Duration>>,
@@ -211,7 +177,7 @@ async fn main() {
             ("whole cycle".to_string(), cycle_totals),
         ]);
     for (name, samples) in rows {
-        let s = stats(&samples);
+        let s = stats(&secs(&samples));
         println!(
             "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
             s.median,
@@ -224,7 +190,7 @@ async fn main() {
     println!("\nsteps inside the phases (median of every run of the step)\n");
     let mut json_steps = serde_json::Map::new();
     for (name, samples) in steps.0.lock().expect("no panics while locked").iter() {
-        let s = stats(samples);
+        let s = stats(&secs(samples));
         println!("{name:<44} {:>8.2} {:>8.2} {:>8.2}", s.median, s.min, s.max);
         json_steps.insert(name.clone(), serde_json::json!({ "median_s": s.median, "min_s": s.min, "max_s": s.max, "samples": samples.len() }));
     }

@@ -17,14 +17,16 @@
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images, TestNetwork};
 use fabx::invoke::Call;
-use fabx::reporter::{Reporter, StepEnd, StepId};
 use fabx::{Engine, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{secs, stats, StepTimes};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 const IMAGE: &str = "fabx/examplecc-bench:prebuilt";
@@ -43,20 +45,6 @@ const PLOTTED: [(&str, (u8, u8, u8)); 4] = [
 const SLOWEST_STEPS: usize = 12;
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const USAGE: &str = "usage: cargo bench --bench scale -- [--sizes 5,11,23] [--topology FILE] [--cycles N] [--out DIR]";
-
-/// Collects every step's duration.
-#[derive(Default)]
-struct StepTimes(Mutex<BTreeMap<String, Vec<Duration>>>);
-
-impl Reporter for StepTimes {
-    fn step_finished(&self, _id: StepId, step: &str, end: &StepEnd) {
-        let mut times = self.0.lock().expect("no panics while locked");
-        times
-            .entry(step.to_string())
-            .or_default()
-            .push(end.duration);
-    }
-}
 
 struct Options {
     sizes: Option<Vec<usize>>,
@@ -235,21 +223,6 @@ async fn cycle(engine: &Engine, topology: &Topology, steps: &StepTimes) -> Resul
     }
 }
 
-fn median(samples: &[f64]) -> f64 {
-    let mut s = samples.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
-fn secs(samples: &[Duration]) -> Vec<f64> {
-    samples.iter().map(Duration::as_secs_f64).collect()
-}
-
 /// What one size measured.
 struct Measured {
     case: Case,
@@ -261,7 +234,7 @@ struct Measured {
 
 impl Measured {
     fn median(&self, phase: &str) -> f64 {
-        median(&self.phases[phase])
+        stats(&self.phases[phase]).median
     }
     fn up_per_node_ms(&self) -> f64 {
         self.median("up") * 1000.0 / self.case.nodes() as f64
@@ -275,9 +248,8 @@ impl Measured {
             .steps
             .iter()
             .map(|(name, s)| {
-                let min = s.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = s.iter().copied().fold(0.0, f64::max);
-                (name.as_str(), median(s), min, max, s.len())
+                let st = stats(s);
+                (name.as_str(), st.median, st.min, st.max, s.len())
             })
             .collect();
         rows.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -408,7 +380,7 @@ fn json(measured: &[Measured], cycles: usize, peer_image: &str) -> serde_json::V
                 .map(|(name, s)| {
                     (
                         name.clone(),
-                        serde_json::json!({ "median_s": median(s), "samples_s": s }),
+                        serde_json::json!({ "median_s": stats(s).median, "samples_s": s }),
                     )
                 })
                 .collect();

@@ -5,7 +5,7 @@
 //! Field names are matched as Go's JSON decoder does (case-insensitively); unknown fields
 //! are errors here (Go would ignore a misspelt `memberOnlyRead` silently).
 
-use crate::channel_config::policy::signature_envelope;
+use crate::endorsement::signature_policy_orgs;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -101,7 +101,7 @@ pub fn parse(json: &str, members: &[String]) -> Result<CollectionsConfig, String
                         .into(),
                 )),
             };
-        let member_orgs = policy_orgs(&policy).map_err(|e| at("policy", e))?;
+        let member_orgs = signature_policy_orgs(&policy).map_err(|e| at("policy", e))?;
         if let Some(outside) = member_orgs.iter().find(|m| !members.contains(m)) {
             return Err(at(
                 "policy",
@@ -158,22 +158,6 @@ pub fn parse(json: &str, members: &[String]) -> Result<CollectionsConfig, String
     })
 }
 
-/// The MSP IDs a signature policy names, in order, once each.
-fn policy_orgs(policy: &str) -> Result<Vec<String>, String> {
-    let envelope = signature_envelope(policy).map_err(|e| e.to_string())?;
-    let mut orgs: Vec<String> = Vec::new();
-    for principal in &envelope.identities {
-        let role = <crate::fabric_protos::common::MspRole as prost::Message>::decode(
-            principal.principal.as_slice(),
-        )
-        .map_err(|e| format!("unreadable principal: {e}"))?;
-        if !orgs.contains(&role.msp_identifier) {
-            orgs.push(role.msp_identifier);
-        }
-    }
-    Ok(orgs)
-}
-
 fn check_endorsement(value: &Value, members: &[String]) -> Result<(), String> {
     let Value::Object(fields) = value else {
         return Err("expected {\"signaturePolicy\": ...} or {\"channelConfigPolicy\": ...}".into());
@@ -186,7 +170,7 @@ fn check_endorsement(value: &Value, members: &[String]) -> Result<(), String> {
     };
     match (field("signaturePolicy"), field("channelConfigPolicy")) {
         (Some(Value::String(rule)), None) => {
-            let orgs = policy_orgs(rule)?;
+            let orgs = signature_policy_orgs(rule)?;
             match orgs.iter().find(|o| !members.contains(o)) {
                 Some(outside) => Err(format!(
                     "signaturePolicy names {outside}, not on the channel"

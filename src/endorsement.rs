@@ -27,8 +27,7 @@ pub enum EndorsementPolicy {
 
 impl EndorsementPolicy {
     /// Checks the policy: a signature policy must parse and name only `members` (a
-    /// principal of an org outside the channel could never sign); returns the MSP IDs
-    /// it names.
+    /// principal of an org outside the channel could never sign).
     pub fn check(&self, members: &[String]) -> Result<(), String> {
         match self {
             EndorsementPolicy::ChannelDefault => Ok(()),
@@ -37,17 +36,14 @@ impl EndorsementPolicy {
             }
             EndorsementPolicy::ChannelConfig(_) => Ok(()),
             EndorsementPolicy::Signature(rule) => {
-                let envelope = signature_envelope(rule).map_err(|e| e.to_string())?;
-                for principal in principals(&envelope) {
-                    if !members.contains(&principal.0) {
-                        return Err(format!(
-                            "policy {rule:?} names {}, which is not on the channel (its orgs: {})",
-                            principal.0,
-                            members.join(", ")
-                        ));
-                    }
+                let orgs = signature_policy_orgs(rule)?;
+                match orgs.iter().find(|org| !members.contains(org)) {
+                    Some(outside) => Err(format!(
+                        "policy {rule:?} names {outside}, which is not on the channel (its orgs: {})",
+                        members.join(", ")
+                    )),
+                    None => Ok(()),
                 }
-                Ok(())
             }
         }
     }
@@ -154,9 +150,16 @@ fn role_of(principal: &crate::fabric_protos::common::MspPrincipal) -> Option<(St
     Some((role.msp_identifier, name.to_string()))
 }
 
-/// (MSP ID, role) of every role principal of the envelope.
-fn principals(envelope: &SignaturePolicyEnvelope) -> Vec<(String, String)> {
-    envelope.identities.iter().filter_map(role_of).collect()
+/// The MSP IDs a signature policy in Fabric's language names, in order, each once.
+pub fn signature_policy_orgs(rule: &str) -> Result<Vec<String>, String> {
+    let envelope = signature_envelope(rule).map_err(|e| e.to_string())?;
+    let mut orgs: Vec<String> = Vec::new();
+    for (msp_id, _) in envelope.identities.iter().filter_map(role_of) {
+        if !orgs.contains(&msp_id) {
+            orgs.push(msp_id);
+        }
+    }
+    Ok(orgs)
 }
 
 #[cfg(test)]

@@ -115,7 +115,7 @@ impl Network {
         call: &Call,
         options: &CallOptions,
     ) -> Result<InvokeResult> {
-        let channel = self.call_channel(options);
+        let channel = self.topology.channel_or_default(options.channel.as_deref());
         let endorsers = if options.peers.is_empty() {
             self.default_endorsers(&channel)?
         } else {
@@ -162,7 +162,7 @@ impl Network {
         call: &Call,
         options: &CallOptions,
     ) -> Result<String> {
-        let channel = self.call_channel(options);
+        let channel = self.topology.channel_or_default(options.channel.as_deref());
         let peer = match options.peers.first() {
             Some(name) => self.find_peer(name)?,
             None => self.committing_peer(&channel)?,
@@ -181,13 +181,6 @@ impl Network {
         // The CLI prints the payload and a newline.
         let payload = output.stdout.strip_suffix('\n').unwrap_or(&output.stdout);
         Ok(payload.to_string())
-    }
-
-    fn call_channel(&self, options: &CallOptions) -> String {
-        options
-            .channel
-            .clone()
-            .unwrap_or_else(|| self.topology.default_channel().to_string())
     }
 
     /// Peers by host name or MSP ID, each once.

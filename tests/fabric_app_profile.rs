@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 const TOOLS_IMAGE: &str = "hyperledger/fabric-tools:2.5";
@@ -14,19 +13,11 @@ const TEST: &str = "connection_profile_and_env_serve_a_host_application";
 
 /// Runs fabx in `project` on `network` with its state in `state`; (success, stdout, stderr).
 fn fabx(project: &Path, network: &str, state: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fabx"))
-        .args(args)
-        .current_dir(project)
-        .env_remove("FABX_CONFIG")
-        .env("FABX_NETWORK", network)
-        .env("FABX_STATE_DIR", state)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let env = [
+        ("FABX_NETWORK", network.as_ref()),
+        ("FABX_STATE_DIR", state.as_os_str()),
+    ];
+    common::run_fabx(project, &env, args)
 }
 
 #[tokio::test]

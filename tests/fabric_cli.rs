@@ -5,23 +5,11 @@
 
 mod common;
 
-use std::process::Command;
-
 /// Runs fabx from the repository root (where chaincode/examplecc is), with the state
 /// directory in `state`.
 fn fabx(state: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fabx"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("FABX_CONFIG")
-        .env("FABX_STATE_DIR", state)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    common::run_fabx(project, &[("FABX_STATE_DIR", state.as_os_str())], args)
 }
 
 #[tokio::test]

@@ -7,25 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 
 /// Runs fabx in `project` on `network`; (success, stdout, stderr).
 fn fabx(project: &Path, network: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fabx"))
-        .args(args)
-        .current_dir(project)
-        .env_remove("FABX_CONFIG")
-        .env_remove("FABX_STATE_DIR")
-        .env("FABX_NETWORK", network)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_fabx(project, &[("FABX_NETWORK", network.as_ref())], args)
 }
 
 /// Every published address of the network's nodes, from `status --json`.

@@ -67,10 +67,7 @@ impl Network {
     /// script starts its chaincode process with before it calls `deploy`.
     pub fn external_chaincode_env(&self, request: &DeployRequest) -> Result<Vec<(String, String)>> {
         let label = request.label();
-        let channel = request
-            .channel
-            .clone()
-            .unwrap_or_else(|| self.topology.default_channel().to_string());
+        let channel = self.topology.channel_or_default(request.channel.as_deref());
         let servers = self.plan_servers(request, &channel, &label)?;
         let server = servers.first().ok_or_else(|| Error::InvalidArgument {
             what: "a request without --address".into(),

@@ -25,8 +25,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 pub use output::{
-    chaincode_error, installed_package_id, parse_approvals, parse_approved_package,
-    parse_committed, unquote,
+    chaincode_error, committed_from_json, installed_package_id, parse_approvals,
+    parse_approved_package, parse_committed, unquote,
 };
 pub use servers::ChaincodeServer;
 
@@ -222,10 +222,7 @@ impl Network {
         reporter: &dyn Reporter,
     ) -> Result<DeployReport> {
         validate(request)?;
-        let channel = request
-            .channel
-            .clone()
-            .unwrap_or_else(|| self.topology.default_channel().to_string());
+        let channel = self.topology.channel_or_default(request.channel.as_deref());
         let members: Vec<String> = self
             .channel_orgs(&channel)?
             .iter()

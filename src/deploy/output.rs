@@ -81,7 +81,11 @@ pub fn unquote(text: &str) -> String {
 
 /// `querycommitted -O json`: sequence, version, init_required.
 pub fn parse_committed(stdout: &str) -> Option<Committed> {
-    let json: serde_json::Value = serde_json::from_str(stdout).ok()?;
+    committed_from_json(&serde_json::from_str(stdout).ok()?)
+}
+
+/// One committed definition as the peer's JSON gives it (alone, or in a channel's list).
+pub fn committed_from_json(json: &serde_json::Value) -> Option<Committed> {
     Some(Committed {
         sequence: json["sequence"].as_u64()?,
         version: json["version"].as_str()?.to_string(),

@@ -5,6 +5,7 @@ use super::status::OtherContainer;
 use super::Network;
 use crate::commands::PeerCli;
 use crate::deploy::lifecycle::LifecycleCommand;
+use crate::deploy::{committed_from_json, Committed};
 use crate::error::{Error, Result};
 use crate::topology::Node;
 use futures_util::future::join_all;
@@ -39,16 +40,6 @@ pub struct OrgPackage {
     pub package_id: Option<String>,
     /// The chaincode containers serving that package, with their state.
     pub containers: Vec<OtherContainer>,
-}
-
-/// One definition of `querycommitted -C CHANNEL -O json` (without `--name`).
-#[derive(Debug, Clone, PartialEq)]
-struct Definition {
-    name: String,
-    version: String,
-    sequence: u64,
-    init_required: bool,
-    validation_parameter: Vec<u8>,
 }
 
 impl Network {
@@ -106,12 +97,12 @@ impl Network {
         .collect::<Result<Vec<Value>>>()?;
         Ok(definitions
             .into_iter()
-            .map(|d| {
+            .map(|(name, d)| {
                 let packages = orgs
                     .iter()
                     .zip(&installed)
                     .map(|(org, installed)| {
-                        let package_id = package_for(installed, channel, &d.name, &d.version);
+                        let package_id = package_for(installed, channel, &name, &d.version);
                         let containers = containers
                             .iter()
                             .filter(|c| {
@@ -130,7 +121,7 @@ impl Network {
                     endorsement_policy: crate::endorsement::describe_validation_parameter(
                         &d.validation_parameter,
                     ),
-                    name: d.name,
+                    name,
                     version: d.version,
                     sequence: d.sequence,
                     init_required: d.init_required,
@@ -172,8 +163,9 @@ fn package_for(installed: &Value, channel: &str, name: &str, version: &str) -> O
         .and_then(|package| package["package_id"].as_str().map(String::from))
 }
 
-/// `querycommitted -C CHANNEL -O json`: every definition; None if the output is not that.
-fn parse_committed_all(stdout: &str) -> Option<Vec<Definition>> {
+/// `querycommitted -C CHANNEL -O json`: every definition with its name; None if the
+/// output is not that.
+fn parse_committed_all(stdout: &str) -> Option<Vec<(String, Committed)>> {
     let json: Value = serde_json::from_str(stdout).ok()?;
     let definitions = match &json["chaincode_definitions"] {
         // Fabric leaves an empty list out of its JSON.
@@ -182,17 +174,7 @@ fn parse_committed_all(stdout: &str) -> Option<Vec<Definition>> {
     };
     definitions
         .iter()
-        .map(|d| {
-            let text = serde_json::to_string(d).ok()?;
-            let committed = crate::deploy::parse_committed(&text)?;
-            Some(Definition {
-                name: d["name"].as_str()?.to_string(),
-                version: committed.version,
-                sequence: committed.sequence,
-                init_required: committed.init_required,
-                validation_parameter: committed.validation_parameter,
-            })
-        })
+        .map(|d| Some((d["name"].as_str()?.to_string(), committed_from_json(d)?)))
         .collect()
 }
 
@@ -206,15 +188,17 @@ mod tests {
         let definitions = parse_committed_all(committed).unwrap();
         assert_eq!(
             (
-                definitions[0].name.as_str(),
-                definitions[0].sequence,
-                definitions[0].init_required
+                definitions[0].0.as_str(),
+                definitions[0].1.sequence,
+                definitions[0].1.init_required
             ),
             ("examplecc", 2, true)
         );
         assert_eq!(
-            crate::endorsement::describe_validation_parameter(&definitions[0].validation_parameter)
-                .as_deref(),
+            crate::endorsement::describe_validation_parameter(
+                &definitions[0].1.validation_parameter
+            )
+            .as_deref(),
             Some("/Channel/Application/Endorsement")
         );
         assert_eq!(parse_committed_all("{}"), Some(vec![]));

@@ -53,11 +53,11 @@ impl Network {
                 fix: "use Admin or User1, on a network that is up".into(),
             });
         }
-        let peer_address = self.published(node, ports::PEER).await?;
+        let peer_address = self.published_address(node, ports::PEER).await?;
         let orderers = self.topology.orderers();
         let mut orderer_address = None;
         for orderer in &orderers {
-            if let Ok(address) = self.published(orderer, ports::ORDERER).await {
+            if let Ok(address) = self.published_address(orderer, ports::ORDERER).await {
                 orderer_address = Some(address);
                 break;
             }
@@ -82,18 +82,6 @@ impl Network {
             ));
         }
         Ok(env)
-    }
-
-    /// `host:port` where `port` of `node` is published (`localhost` for loopback and
-    /// every-interface bindings: the TLS certificates name it).
-    async fn published(&self, node: &Node, port: u16) -> Result<String> {
-        let (ip, host_port) = self.published_binding(node, port).await?;
-        let host = if matches!(ip.as_str(), "127.0.0.1" | "0.0.0.0" | "::" | "::1") {
-            "localhost"
-        } else {
-            ip.as_str()
-        };
-        Ok(format!("{host}:{host_port}"))
     }
 }
 

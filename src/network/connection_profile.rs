@@ -103,9 +103,8 @@ impl Network {
                 if node.msp_id != org.msp_id {
                     continue;
                 }
-                let (ip, port) = self.published_binding(&node, ports::PEER).await?;
                 peers.push(ProfilePeer {
-                    address: format!("{}:{port}", url_host(&ip)),
+                    address: self.published_address(&node, ports::PEER).await?,
                     host: node.host,
                 });
             }
@@ -133,16 +132,6 @@ impl Network {
             written.push(yaml_path);
         }
         Ok(written)
-    }
-}
-
-/// The host of a published binding's address in a URL: `localhost` for loopback and
-/// every-interface bindings (the peers' TLS certificates name it), else the address.
-fn url_host(ip: &str) -> String {
-    match ip {
-        "127.0.0.1" | "0.0.0.0" | "::" | "::1" | "" => "localhost".to_string(),
-        ip if ip.contains(':') => format!("[{ip}]"),
-        ip => ip.to_string(),
     }
 }
 
@@ -238,6 +227,7 @@ mod tests {
 
     #[test]
     fn url_host_is_localhost_for_loopback_and_every_interface() {
+        use crate::network::client_host as url_host;
         assert_eq!(url_host("127.0.0.1"), "localhost");
         assert_eq!(url_host("0.0.0.0"), "localhost");
         assert_eq!(url_host("::"), "localhost");

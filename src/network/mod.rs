@@ -219,6 +219,12 @@ impl Network {
         Ok(SocketAddr::new(ip, host_port))
     }
 
+    /// `host:port` where a client on this machine reaches `port` of `node`.
+    pub(crate) async fn published_address(&self, node: &Node, port: u16) -> Result<String> {
+        let (ip, host_port) = self.published_binding(node, port).await?;
+        Ok(format!("{}:{host_port}", client_host(&ip)))
+    }
+
     /// The host address and port `port` of `node` is published on.
     pub(crate) async fn published_binding(&self, node: &Node, port: u16) -> Result<(String, u16)> {
         let found = self
@@ -263,5 +269,15 @@ impl Network {
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse().ok());
         Ok((FabricMajor(major.unwrap_or(2)), version))
+    }
+}
+
+/// The host of a published binding as a client names it: `localhost` for loopback and
+/// every-interface bindings (the nodes' TLS certificates name it), else the address.
+pub(crate) fn client_host(ip: &str) -> String {
+    match ip {
+        "127.0.0.1" | "0.0.0.0" | "::" | "::1" | "" => "localhost".to_string(),
+        ip if ip.contains(':') => format!("[{ip}]"),
+        ip => ip.to_string(),
     }
 }

@@ -340,6 +340,11 @@ impl Topology {
         }
     }
 
+    /// `channel` if given, else the default channel.
+    pub fn channel_or_default(&self, channel: Option<&str>) -> String {
+        channel.unwrap_or(self.default_channel()).to_string()
+    }
+
     /// Every channel with its member orgs; the single `channel` form has every org.
     pub fn channels(&self) -> Vec<ChannelSpec> {
         if self.channels.is_empty() {

@@ -232,3 +232,28 @@ pub async fn remove(container: &str) {
         .await
         .unwrap_or_else(|e| panic!("removing {container}: {e}"));
 }
+
+/// Runs the fabx binary in `dir` with `env` set and the caller's other FABX_* settings
+/// removed; (success, stdout, stderr).
+pub fn run_fabx(
+    dir: &std::path::Path,
+    env: &[(&str, &std::ffi::OsStr)],
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fabx"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FABX_CONFIG")
+        .env_remove("FABX_STATE_DIR")
+        .env_remove("FABX_NETWORK");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
