@@ -16,7 +16,7 @@ use crate::docker::{ContainerSpec, UploadFile, LABEL_MANAGED, LABEL_NETWORK, LAB
 use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
-use crate::participation::AdminEndpoint;
+use crate::participation::ParticipationClient;
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::reporter::{step, step_with, Reporter};
 use crate::topology::{Consensus, Node, NodeKind, Topology};
@@ -214,26 +214,22 @@ impl Network {
             let spec = node_spec(&self.topology, &self.layout, &node);
             let result = async {
                 step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
-                let channels: Vec<String> = match node.kind {
+                let channels = match node.kind {
                     NodeKind::Orderer => blocks.keys().cloned().collect(),
                     NodeKind::Peer => self.topology.org_channels(&node.msp_id),
                 };
-                // Ready once, then every channel joined on its own.
-                let ready = format!("wait for {}", node.host);
-                let admin =
-                    step(reporter, &ready, self.await_ready(&node, &channels, blocks)).await?;
-                let joins = channels.iter().map(|channel| {
-                    let (node, admin) = (&node, &admin);
+                let joins = channels.into_iter().map(|channel| {
+                    let node = node.clone();
                     async move {
                         let name = format!("join {} to {channel}", node.host);
-                        match admin {
-                            Some(endpoint) => {
-                                let join = participation.join(endpoint, blocks[channel].clone());
-                                let join = async { join.await.map(|_| ()).map_err(Error::from) };
+                        let block = &blocks[&channel];
+                        match node.kind {
+                            NodeKind::Orderer => {
+                                let join = self.join_orderer(node, participation, block);
                                 step(reporter, &name, join).await
                             }
-                            None => {
-                                let join = self.join_peer(node, channel, &gates[channel]);
+                            NodeKind::Peer => {
+                                let join = self.join_peer(node, &channel, block, &gates[&channel]);
                                 step(reporter, &name, join).await
                             }
                         }
@@ -342,52 +338,49 @@ impl Network {
         Ok(self.engine.start_container(&spec.name).await?)
     }
 
-    /// Waits until a node serves. A peer gets its channels' blocks meanwhile; an orderer's
-    /// admin endpoint (where it joins channels) is returned.
-    async fn await_ready(
+    /// Joins an orderer through its channel participation API once it serves.
+    async fn join_orderer(
         &self,
-        node: &Node,
-        channels: &[String],
-        blocks: &ChannelBlocks,
-    ) -> Result<Option<AdminEndpoint>> {
-        let container = self.topology.container_name(&node.host);
-        if node.kind == NodeKind::Orderer {
-            await_log(&self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
-            return Ok(Some(self.admin_endpoint(node).await?));
-        }
-        let files: Vec<UploadFile> = channels
-            .iter()
-            .map(|channel| UploadFile {
-                name: format!("{channel}.block"),
-                contents: blocks[channel].clone(),
-                mode: 0o644,
-            })
-            .collect();
+        orderer: Node,
+        participation: &ParticipationClient,
+        block: &[u8],
+    ) -> Result<()> {
+        let container = self.topology.container_name(&orderer.host);
+        await_log(&self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
+        let endpoint = self.admin_endpoint(&orderer).await?;
+        participation.join(&endpoint, block.to_vec()).await?;
+        Ok(())
+    }
+
+    /// Joins a peer. Gossip between orgs authenticates a peer only once the other side
+    /// has joined the channel (its config holds the other org's MSP and TLS CA), and a
+    /// failed anchor-peer probe is retried only after gossip's reconnect interval: two
+    /// peers joining at the same moment both fail their probes, and a Gateway then cannot
+    /// plan endorsements across orgs for seconds (25 s with Fabric's defaults). So the
+    /// first peer joins alone; every other peer joins after it, and its probe of the
+    /// first peer (an anchor) succeeds; membership spreads from there.
+    async fn join_peer(
+        &self,
+        peer: Node,
+        channel: &str,
+        block: &[u8],
+        first_joined: &tokio::sync::watch::Sender<JoinGate>,
+    ) -> Result<()> {
+        let container = self.topology.container_name(&peer.host);
+        let file = UploadFile {
+            name: format!("{channel}.block"),
+            contents: block.to_vec(),
+            mode: 0o644,
+        };
+        // The block goes in while the peer starts.
         let (ready, uploaded) = futures_util::future::join(
             await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT),
-            self.engine.upload(&container, container::CHANNEL, &files),
+            self.engine.upload(&container, container::CHANNEL, &[file]),
         )
         .await;
         ready?;
         uploaded?;
-        Ok(None)
-    }
-
-    /// Joins a ready peer (its block uploaded) to a channel. Gossip between orgs
-    /// authenticates a peer only once the other side has joined the channel (its config
-    /// holds the other org's MSP and TLS CA), and a failed anchor-peer probe is retried
-    /// only after gossip's reconnect interval: two peers joining at the same moment both
-    /// fail their probes, and a Gateway then cannot plan endorsements across orgs for
-    /// seconds (25 s with Fabric's defaults). So the channel's first peer joins alone;
-    /// every other peer joins after it, and its probe of the first peer (an anchor)
-    /// succeeds; membership spreads from there.
-    async fn join_peer(
-        &self,
-        peer: &Node,
-        channel: &str,
-        first_joined: &tokio::sync::watch::Sender<JoinGate>,
-    ) -> Result<()> {
-        let first = self.channel_peers(channel)?.first() == Some(peer);
+        let first = self.channel_peers(channel)?.first() == Some(&peer);
         if !first {
             let gate = first_joined
                 .subscribe()
@@ -402,7 +395,7 @@ impl Network {
         let join = PeerCommand::ChannelJoin {
             block: container_channel_block(channel),
         };
-        self.peer(peer, &join).await?;
+        self.peer(&peer, &join).await?;
         if first {
             first_joined.send_replace(JoinGate::Open);
         }
