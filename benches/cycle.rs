@@ -11,7 +11,7 @@ use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
-use fabx::{Engine, Layout, Network, Topology};
+use fabx::{DockerEngine, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ async fn timed<T>(
 }
 
 async fn cycle(
-    engine: &Engine,
+    engine: &DockerEngine,
     image: &str,
     phases: &mut BTreeMap<&'static str, Vec<Duration>>,
     steps: &StepTimes,
@@ -125,7 +125,9 @@ async fn main() {
         .unwrap_or(5);
     let json_file = value("--json");
 
-    let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
+    let engine = DockerEngine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     if let Some(reason) = missing_images(&Topology::default_topology())
         .await
         .expect("Docker answers")

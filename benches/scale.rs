@@ -17,7 +17,7 @@
 use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images, TestNetwork};
 use fabx::invoke::Call;
-use fabx::{Engine, Layout, Network, Topology};
+use fabx::{DockerEngine, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -157,7 +157,11 @@ type Sample = [Duration; 5];
 
 /// One cycle in a fresh state directory. The network is taken down also when a phase
 /// fails; the error says which phase.
-async fn cycle(engine: &Engine, topology: &Topology, steps: &StepTimes) -> Result<Sample, String> {
+async fn cycle(
+    engine: &DockerEngine,
+    topology: &Topology,
+    steps: &StepTimes,
+) -> Result<Sample, String> {
     let state = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
     let network = Network::new(
         engine.clone(),
@@ -531,7 +535,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let engine = match Engine::connect().await {
+    let engine = match DockerEngine::connect().await {
         Ok(engine) => engine,
         Err(e) => {
             eprintln!("error: scale benchmark: {e}");

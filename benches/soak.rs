@@ -13,7 +13,7 @@ use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
 use fabx::invoke::Call;
 use fabx::reporter::{Reporter, Silent, StepEnd, StepId};
-use fabx::{Engine, Layout, Network, Topology};
+use fabx::{DockerEngine, Layout, Network, Topology};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +62,7 @@ impl Steps {
 
 /// Phases of one cycle; the first error ends it.
 async fn run_cycle(
+    docker: &DockerEngine,
     network: &Network,
     volumes: &mut Vec<String>,
     steps: &Steps,
@@ -87,16 +88,15 @@ async fn run_cycle(
     if a != "80" {
         return Err(format!("query: a is {a:?}, expected \"80\""));
     }
-    *volumes = volumes_of(network).await;
+    *volumes = volumes_of(docker, network).await;
     network.down(steps).await.map_err(phase("down"))?;
     Ok(())
 }
 
 /// The named volumes mounted by the network's containers.
-async fn volumes_of(network: &Network) -> Vec<String> {
+async fn volumes_of(docker: &DockerEngine, network: &Network) -> Vec<String> {
     let label = format!("fabx.network={}", network.topology.network);
-    let containers = network
-        .engine
+    let containers = docker
         .containers_labelled(&[label])
         .await
         .unwrap_or_default();
@@ -107,8 +107,7 @@ async fn volumes_of(network: &Network) -> Vec<String> {
         .collect()
 }
 
-async fn leaks(network: &Network, volumes: &[String]) -> Leaks {
-    let engine = &network.engine;
+async fn leaks(engine: &DockerEngine, network: &Network, volumes: &[String]) -> Leaks {
     let name = &network.topology.network;
     let containers = engine
         .containers_labelled(&[format!("fabx.network={name}")])
@@ -188,7 +187,9 @@ async fn main() {
     };
     let load = args.iter().any(|a| a == "--load");
 
-    let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
+    let engine = DockerEngine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     if let Some(reason) = missing_images(&topology).await.expect("Docker answers") {
         println!("SKIPPED: soak: {reason}");
         return;
@@ -218,7 +219,7 @@ async fn main() {
         let cycle_started = Instant::now();
         let mut volumes = Vec::new();
         let steps = Steps::default();
-        let outcome = run_cycle(&network, &mut volumes, &steps).await;
+        let outcome = run_cycle(&engine, &network, &mut volumes, &steps).await;
         let elapsed = cycle_started.elapsed();
         if let Err(e) = &outcome {
             failures.push(format!(
@@ -226,12 +227,12 @@ async fn main() {
                 e.lines().next().unwrap_or_default()
             ));
             // The cycle failed: clean up as a user would, then count what is left.
-            volumes.extend(volumes_of(&network).await);
+            volumes.extend(volumes_of(&engine, &network).await);
             if let Err(e) = network.down(&Silent).await {
                 failures.push(format!("cycle {i}: down after the failure: {e}"));
             }
         }
-        let left = leaks(&network, &volumes).await;
+        let left = leaks(&engine, &network, &volumes).await;
         eprintln!(
             "cycle {i}/{cycles}: {} in {:.2}s, {} objects left (slowest: {})",
             if outcome.is_ok() { "ok" } else { "FAILED" },

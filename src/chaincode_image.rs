@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::docker::{DockerError, Engine, Tail};
+use crate::docker::{DockerError, Tail};
+use crate::engine::Engine;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -52,6 +53,9 @@ pub enum ChaincodeImageError {
 
     #[error(transparent)]
     Docker(#[from] DockerError),
+
+    #[error("{0}")]
+    Engine(Box<crate::error::Error>),
 }
 
 type Result<T, E = ChaincodeImageError> = std::result::Result<T, E>;
@@ -59,7 +63,7 @@ type Result<T, E = ChaincodeImageError> = std::result::Result<T, E>;
 /// Builds the chaincode in `dir` into image `tag`; returns the image ID.
 /// Progress lines (cargo, docker build) go to `on_log`.
 pub async fn build_chaincode_image(
-    engine: &Engine,
+    engine: &dyn Engine,
     dir: &Path,
     tag: &str,
     on_log: &mut (dyn FnMut(&str) + Send),
@@ -305,13 +309,16 @@ fn dir_tar(dir: &Path) -> std::io::Result<Vec<u8>> {
 /// Sends a build context to the engine, streams the build log to `on_log`, and
 /// returns the image ID. Build errors arrive inside the stream.
 pub async fn build_from_context(
-    engine: &Engine,
+    engine: &dyn Engine,
     tag: &str,
     context: Vec<u8>,
     on_log: &mut (dyn FnMut(&str) + Send),
 ) -> Result<String> {
     let labels = HashMap::from([(MANAGED_LABEL.to_string(), "true".to_string())]);
-    Ok(engine.build_image(context, tag, labels, on_log).await?)
+    engine
+        .build_image(context, tag, labels, on_log)
+        .await
+        .map_err(|e| ChaincodeImageError::Engine(Box::new(e)))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -8,6 +8,9 @@ use crate::topology::{ports, Node, NodeKind, Topology};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Where Fabric's images keep a node's ledger (a VOLUME in their Dockerfiles).
+pub const DATA_DIR: &str = "/var/hyperledger/production";
+
 /// Labels every object of the network carries.
 pub fn labels(topology: &Topology, role: &str) -> HashMap<String, String> {
     HashMap::from([
@@ -103,6 +106,13 @@ fn orderer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerS
         host_ip: topology.host_ip().to_string(),
         extra_hosts: vec![],
         working_dir: None,
+        ports: vec![
+            ports::ORDERER,
+            ports::ORDERER_ADMIN,
+            ports::ORDERER_OPERATIONS,
+        ],
+        files: vec![],
+        data_dir: Some(DATA_DIR.into()),
     }
 }
 
@@ -205,5 +215,8 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
         // Docker Desktop provides on its own.
         extra_hosts: vec!["host.docker.internal:host-gateway".into()],
         working_dir: None,
+        ports: vec![ports::PEER, ports::PEER_CHAINCODE, ports::PEER_OPERATIONS],
+        files: vec![],
+        data_dir: Some(DATA_DIR.into()),
     }
 }

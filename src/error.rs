@@ -14,6 +14,12 @@ pub enum Error {
     #[error(transparent)]
     Docker(#[from] DockerError),
     #[error(transparent)]
+    Kubernetes(#[from] crate::engine::kubernetes::KubeError),
+    #[error("cannot read the logs of {container}: {reason}")]
+    Logs { container: String, reason: String },
+    #[error("{name} does not exist")]
+    NoWorkload { name: String },
+    #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     Wait(#[from] WaitError),

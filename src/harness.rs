@@ -15,7 +15,8 @@
 //! ```
 
 use crate::deploy::{DeployReport, DeployRequest, Source};
-use crate::docker::Engine;
+use crate::docker::DockerEngine;
+use crate::engine::{EngineChoice, EngineKind};
 use crate::error::{Error, Result};
 use crate::invoke::{Call, CallOptions, InvokeResult};
 use crate::network::{DownOutcome, Network};
@@ -29,7 +30,47 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// A running network owned by a test.
 pub struct TestNetwork {
     network: Network,
+    choice: EngineChoice,
     state: Option<tempfile::TempDir>,
+}
+
+/// Chooses the engine of test networks: `docker` unless `FABX_ENGINE=kubernetes`.
+pub const ENGINE_ENV: &str = "FABX_ENGINE";
+/// The kubeconfig test networks on Kubernetes use (else `KUBECONFIG`).
+pub const KUBECONFIG_ENV: &str = "FABX_KUBECONFIG";
+
+/// The engine `FABX_ENGINE` names (Docker by default); on Kubernetes with the kubeconfig
+/// of `FABX_KUBECONFIG`, else `KUBECONFIG`, and its context `FABX_KUBE_CONTEXT`.
+pub fn engine_from_env() -> Result<EngineChoice> {
+    let kind = match std::env::var(ENGINE_ENV) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim()
+                .parse()
+                .map_err(|e: String| Error::InvalidArgument {
+                    what: format!("{ENGINE_ENV}: {e}"),
+                    fix: "set it to docker or kubernetes".into(),
+                })?
+        }
+        _ => EngineKind::Docker,
+    };
+    Ok(EngineChoice {
+        kind,
+        kubeconfig: kubeconfig_from_env(),
+        context: std::env::var("FABX_KUBE_CONTEXT")
+            .ok()
+            .filter(|c| !c.is_empty()),
+        namespace: None,
+    })
+}
+
+/// The kubeconfig file tests may use: `FABX_KUBECONFIG`, else `KUBECONFIG` (None: no
+/// cluster to test on).
+pub fn kubeconfig_from_env() -> Option<std::path::PathBuf> {
+    [KUBECONFIG_ENV, "KUBECONFIG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.trim().is_empty())
+        .map(std::path::PathBuf::from)
 }
 
 /// A topology built in code: `orgs` peer orgs of `peers_per_org` peers, `orderers` orderers.
@@ -124,6 +165,8 @@ impl TopologyBuilder {
                 String::new()
             },
             channels: self.channels.clone(),
+            engine: None,
+            kubernetes: None,
             images: self.images.clone(),
             orderer_org: OrdererOrg {
                 msp_id: "OrdererMSP".into(),
@@ -199,7 +242,7 @@ pub fn isolate(mut topology: Topology) -> Topology {
 /// `FABX_REQUIRE_FABRIC=1` a missing image is an error instead, so a CI that must test
 /// on Fabric cannot pass by skipping.
 pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
-    let engine = Engine::connect().await?;
+    let engine = DockerEngine::connect().await?;
     for image in [&topology.images.peer, &topology.images.orderer] {
         if !engine.image_present(image).await? {
             if fabric_required() {
@@ -233,15 +276,28 @@ impl TestNetwork {
     }
 
     /// Any topology (from a file or a [`TopologyBuilder`]), isolated.
+    /// On the engine [`engine_from_env`] chooses.
     pub async fn start_with(topology: Topology, reporter: &dyn Reporter) -> Result<TestNetwork> {
+        TestNetwork::start_on(&engine_from_env()?, topology, reporter).await
+    }
+
+    /// Any topology, isolated, on the given engine (on Kubernetes in a namespace of its
+    /// own, named like the isolated network).
+    pub async fn start_on(
+        choice: &EngineChoice,
+        topology: Topology,
+        reporter: &dyn Reporter,
+    ) -> Result<TestNetwork> {
         let state = tempfile::tempdir()
             .map_err(|source| Error::io("create", &std::env::temp_dir(), source))?;
-        let engine = Engine::connect().await?;
+        let topology = isolate(topology);
+        let engine = crate::engine::connect(choice, &topology.network).await?;
         let layout = Layout::new(state.path().join("state"));
-        let network = Network::new(engine, isolate(topology), layout);
+        let network = Network::on(engine, topology, layout);
         network.up(reporter).await?;
         Ok(TestNetwork {
             network,
+            choice: choice.clone(),
             state: Some(state),
         })
     }
@@ -333,11 +389,10 @@ impl TestNetwork {
     /// Everything a node (or chaincode container) has logged, by its host name.
     pub async fn logs(&self, host: &str) -> Result<String> {
         let container = self.network.topology.container_name(host);
-        Ok(self
-            .network
+        self.network
             .engine
             .logs_tail(&container, usize::MAX)
-            .await?)
+            .await
     }
 
     /// Tears the network down now and says what was removed.
@@ -354,13 +409,27 @@ impl Drop for TestNetwork {
             return;
         }
         let network = self.network.clone();
+        let choice = self.choice.clone();
         // Drop cannot await, and the test's runtime may be unwinding: use a thread of our own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
-            runtime.block_on(network.down(&Silent)).ok()
+            runtime.block_on(async move {
+                // A Kubernetes client's connection tasks live on the runtime that made
+                // it, which is blocked here: connect again on this one.
+                let network = match choice.kind {
+                    EngineKind::Docker => network,
+                    EngineKind::Kubernetes => {
+                        let engine = crate::engine::connect(&choice, &network.topology.network)
+                            .await
+                            .ok()?;
+                        Network::on(engine, network.topology.clone(), network.layout.clone())
+                    }
+                };
+                network.down(&Silent).await.ok()
+            })
         })
         .join();
     }

@@ -1,4 +1,5 @@
-//! fabx: a local Hyperledger Fabric network in Docker, with chaincode as an external service.
+//! fabx: a local Hyperledger Fabric network in Docker or on Kubernetes, with chaincode as
+//! an external service.
 //!
 //! The library does the work and reports progress through [`reporter::Reporter`]; the `fabx`
 //! binary only parses arguments and draws the reports.
@@ -14,8 +15,8 @@ pub mod crypto;
 pub mod deploy;
 pub mod discovery;
 pub mod discovery_client;
-pub mod docker;
 pub mod endorsement;
+pub mod engine;
 pub mod error;
 pub mod fabric_protos;
 pub mod harness;
@@ -31,7 +32,9 @@ pub mod topology;
 pub mod transient;
 pub mod wait;
 
-pub use docker::Engine;
+pub use engine::docker;
+pub use engine::docker::DockerEngine;
+pub use engine::{Engine, EngineChoice, EngineKind, EngineRef};
 pub use error::{Error, Result};
 pub use layout::Layout;
 pub use network::Network;

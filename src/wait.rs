@@ -5,7 +5,7 @@
 //! Each wait is bounded; on timeout or when the container stops first, the error names
 //! the container and the condition and carries its last log lines.
 
-use crate::docker::{DockerError, Engine};
+use crate::engine::Engine;
 use futures_util::StreamExt;
 use std::time::Duration;
 
@@ -61,10 +61,10 @@ pub struct Reachable {
 /// True once `target` accepts a connection, false when `timeout` passed first. The
 /// whole wait is one exec: a connection attempt every 50 ms inside the container.
 pub async fn await_reachable(
-    engine: &Engine,
+    engine: &dyn Engine,
     target: &Reachable,
     timeout: Duration,
-) -> Result<bool, DockerError> {
+) -> crate::error::Result<bool> {
     let tries = timeout.as_millis() / 50;
     let script = format!(
         "i=0; while [ $i -lt {tries} ]; do (exec 3<>/dev/tcp/{}/{}) 2>/dev/null && exit 0; i=$((i+1)); sleep 0.05; done; exit 1",
@@ -101,7 +101,7 @@ pub enum WaitError {
 /// Waits until `container` prints a line matching `condition`, at most `timeout`.
 /// Lines printed before the call count too.
 pub async fn await_log(
-    engine: &Engine,
+    engine: &dyn Engine,
     container: &str,
     condition: LogCondition,
     timeout: Duration,
@@ -112,7 +112,7 @@ pub async fn await_log(
 /// Like [`await_log`], for a container that printed the line `seen` times in an earlier
 /// run (a restarted node logs what it logged before, then its new lines).
 pub async fn await_log_after(
-    engine: &Engine,
+    engine: &dyn Engine,
     container: &str,
     condition: LogCondition,
     seen: usize,
@@ -126,7 +126,7 @@ pub async fn await_log_after(
         Ok(Ok(_)) => Ok(()),
         Ok(Err(FindError::Ended)) => {
             let state = engine
-                .container_state(container)
+                .state(container)
                 .await
                 .ok()
                 .flatten()
@@ -154,7 +154,7 @@ pub async fn await_log_after(
 
 /// How many lines matching `condition` the container has printed so far.
 pub async fn count_log_lines(
-    engine: &Engine,
+    engine: &dyn Engine,
     container: &str,
     condition: LogCondition,
 ) -> Result<usize, WaitError> {
@@ -178,13 +178,13 @@ enum FindError {
 /// Reads the logs line by line; returns once more than `seen` lines contain `needle`.
 /// Without `follow`, returns the count at the end of the logs.
 async fn find_line(
-    engine: &Engine,
+    engine: &dyn Engine,
     container: &str,
     needle: &str,
     seen: usize,
     follow: bool,
 ) -> Result<usize, FindError> {
-    let mut stream = Box::pin(engine.log_stream(container, follow));
+    let mut stream = engine.log_stream(container, follow, None);
     // Chunks are not lines: keep the unfinished end of the last chunk.
     let mut pending = String::new();
     let mut count = 0;
@@ -195,7 +195,7 @@ async fn find_line(
         *count > seen
     };
     while let Some(chunk) = stream.next().await {
-        pending.push_str(&chunk.map_err(|e| FindError::Logs(e.to_string()))?);
+        pending.push_str(&chunk.map_err(FindError::Logs)?);
         while let Some(end) = pending.find('\n') {
             if matched(&pending[..end], &mut count) {
                 return Ok(count);
@@ -209,7 +209,7 @@ async fn find_line(
     Err(FindError::Ended)
 }
 
-async fn tail(engine: &Engine, container: &str) -> String {
+async fn tail(engine: &dyn Engine, container: &str) -> String {
     match engine.logs_tail(container, TAIL_LINES).await {
         Ok(text) => indent(&text),
         Err(e) => format!("    (logs unavailable: {e})"),

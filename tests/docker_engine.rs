@@ -166,7 +166,7 @@ async fn containers_on_a_labelled_network_exec_copy_and_clean_up() {
 /// One busybox container running `script` on a network of its own; returns the network,
 /// the container and the guard that removes both.
 async fn lone_shell(
-    engine: &fabx::Engine,
+    engine: &fabx::DockerEngine,
     prefix: &str,
     script: &str,
 ) -> (String, String, common::Cleanup) {
@@ -241,7 +241,7 @@ fn topology_with_images(net: &str, image: &str) -> fabx::Topology {
     t
 }
 
-async fn assert_nothing_left(engine: &fabx::Engine, net: &str, state: &std::path::Path) {
+async fn assert_nothing_left(engine: &fabx::DockerEngine, net: &str, state: &std::path::Path) {
     assert!(
         engine
             .containers_labelled(&[format!("{LABEL_NETWORK}={net}")])

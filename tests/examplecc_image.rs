@@ -79,7 +79,7 @@ async fn scenario(docker: &Docker, created: &mut Created) {
 
     let cc_dir = workspace().join("chaincode/examplecc");
     let cc_image = "fabx-test/examplecc:latest";
-    let engine = fabx::Engine::connect().await.expect("Docker engine");
+    let engine = fabx::DockerEngine::connect().await.expect("Docker engine");
     let id = build_chaincode_image(&engine, &cc_dir, cc_image, &mut log)
         .await
         .unwrap_or_else(|e| panic!("building the examplecc image failed: {e}"));
@@ -300,7 +300,7 @@ async fn build_chaincode_image_reports_each_failure() {
         .ping()
         .await
         .expect("this test needs a running Docker engine");
-    let engine = fabx::Engine::connect().await.expect("Docker engine");
+    let engine = fabx::DockerEngine::connect().await.expect("Docker engine");
     let mut log = |line: &str| eprintln!("  | {line}");
     let dir = tempfile::tempdir().unwrap();
     let tag = "fabx-test/context-only:latest";

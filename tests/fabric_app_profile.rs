@@ -163,7 +163,7 @@ async fn connection_profile_and_env_serve_a_host_application() {
 
 /// Removes a container when dropped, also when the test panics.
 struct RemoveContainer {
-    engine: fabx::Engine,
+    engine: fabx::DockerEngine,
     name: String,
 }
 
@@ -191,7 +191,7 @@ impl Drop for RemoveContainer {
 
 /// Runs `sh -c script` in a container of the tools image on the host's network with
 /// `state` mounted read-only at its own path; (exit code, what it printed, trimmed).
-async fn run_tools(engine: &fabx::Engine, state: &Path, script: &str) -> (i64, String) {
+async fn run_tools(engine: &fabx::DockerEngine, state: &Path, script: &str) -> (i64, String) {
     use bollard::models::{ContainerCreateBody, HostConfig};
     use bollard::query_parameters::CreateContainerOptionsBuilder;
     let dir = state.display().to_string();

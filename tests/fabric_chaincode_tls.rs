@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 
 /// examplecc's image made to ignore the TLS settings it is given: it serves plain text.
-async fn plain_text_image(engine: &fabx::Engine) -> &'static str {
+async fn plain_text_image(engine: &fabx::DockerEngine) -> &'static str {
     const TAG: &str = "fabx-test/examplecc-plain:1";
     let dockerfile = "FROM fabx/examplecc:1.0\n\
         COPY busybox /bin/busybox\n\
@@ -137,7 +137,7 @@ async fn examplecc_over_mutual_tls_and_a_plain_text_image_refused() {
     assert!(!without.contains("Unimplemented"), "{without}");
 
     // An image serving plain text, forced to mutual TLS: fails fast, nothing committed.
-    let plain = plain_text_image(&net.network().engine).await;
+    let plain = plain_text_image(&common::engine().await).await;
     let mut request = DeployRequest::new("plaincc", Source::Image(plain.to_string()));
     request.tls = Some(TlsMode::Mutual);
     request.init = Some(["Init", "a", "1", "b", "2"].map(String::from).to_vec());

@@ -157,7 +157,7 @@ async fn two_projects_side_by_side_and_neither_touches_the_others_network() {
 /// Runs `peer chaincode query` in a container of the peer image (it has the `peer` CLI)
 /// on the host's network, with the `export` lines `fabx env` printed and the project
 /// directory mounted read-only at its own path: as a `peer` CLI on the host would.
-async fn host_peer_query(engine: &fabx::Engine, project: &Path, exports: &str) -> String {
+async fn host_peer_query(engine: &fabx::DockerEngine, project: &Path, exports: &str) -> String {
     use bollard::models::{ContainerCreateBody, HostConfig};
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
     let env: Vec<String> = exports

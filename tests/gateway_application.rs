@@ -93,7 +93,7 @@ async fn gateway(layout: &Layout, topology: &Topology, msp_id: &str) -> Gateway 
 }
 
 /// One cycle; the time from `deploy` returning to the submit's VALID commit.
-async fn cycle(engine: &fabx::Engine, cycle: usize) -> Result<Duration, String> {
+async fn cycle(engine: &fabx::DockerEngine, cycle: usize) -> Result<Duration, String> {
     let mut topology = fabx::harness::isolate(Topology::default_topology());
     let peers: Vec<_> = topology
         .orgs

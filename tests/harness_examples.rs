@@ -2,7 +2,7 @@
 //! (`fabx::harness`). The two tests run in parallel, each on its own network.
 
 use fabx::harness::{missing_images, TestNetwork};
-use fabx::{Engine, Error, Topology};
+use fabx::{DockerEngine, Error, Topology};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 
@@ -20,7 +20,7 @@ async fn fabric_available(test: &str, topology: &Topology) -> bool {
 
 /// Nothing labelled with the network is left: containers, volumes, network.
 async fn assert_gone(network: &str, volumes: &[String]) {
-    let engine = Engine::connect().await.unwrap();
+    let engine = DockerEngine::connect().await.unwrap();
     let label = format!("fabx.network={network}");
     assert!(engine
         .containers_labelled(&[label])
@@ -37,7 +37,7 @@ async fn assert_gone(network: &str, volumes: &[String]) {
 }
 
 async fn volumes(net: &TestNetwork) -> Vec<String> {
-    let engine = &net.network().engine;
+    let engine = DockerEngine::connect().await.unwrap();
     let label = format!("fabx.network={}", net.topology().network);
     let mut names = Vec::new();
     for c in engine.containers_labelled(&[label]).await.unwrap() {

@@ -11,7 +11,7 @@ mod up;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use fabx::{Engine, Layout, Network, Topology};
+use fabx::{EngineChoice, EngineKind, Layout, Network, Topology};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -52,6 +52,19 @@ pub struct GlobalArgs {
     /// and admin/discovery requests with their start and duration (with --json: as JSON)
     #[arg(long, global = true)]
     pub profile: bool,
+    /// Where the network runs: docker (default) or kubernetes (also `engine:` in the
+    /// topology)
+    #[arg(long, global = true, env = "FABX_ENGINE")]
+    pub engine: Option<fabx::EngineKind>,
+    /// Kubernetes: the kubeconfig file (default: KUBECONFIG, else ~/.kube/config)
+    #[arg(long, global = true, env = "FABX_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes: the kubeconfig context (default: its current context)
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Kubernetes: the namespace fabx creates and owns (default: the network's name)
+    #[arg(long, global = true)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,7 +112,7 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
     }
 }
 
-/// The topology, its state directory and a connection to Docker.
+/// The topology, its state directory and a connection to its engine.
 async fn open_network(global: &GlobalArgs) -> Result<Network> {
     let mut topology = match &global.config {
         Some(path) => Topology::load(path)?,
@@ -112,6 +125,16 @@ async fn open_network(global: &GlobalArgs) -> Result<Network> {
         Some(dir) => Layout::new(dir),
         None => Layout::default_for(&std::env::current_dir()?, &topology.network),
     };
-    let engine = Engine::connect().await?;
-    Ok(Network::new(engine, topology, layout))
+    let choice = EngineChoice {
+        kind: global
+            .engine
+            .or(topology.engine)
+            .unwrap_or(EngineKind::Docker),
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+    }
+    .over(&topology);
+    let engine = fabx::engine::connect(&choice, &topology.network).await?;
+    Ok(Network::on(engine, topology, layout))
 }

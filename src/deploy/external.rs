@@ -120,7 +120,7 @@ impl Network {
                 host: server.host.clone(),
                 port: server.port,
             };
-            if !await_reachable(&self.engine, &target, wait).await? {
+            if !await_reachable(&*self.engine, &target, wait).await? {
                 return Err(Error::ChaincodeNotAnswering {
                     address: server.address(),
                     peer: peer.host.clone(),

@@ -168,6 +168,7 @@ impl Network {
             request.shared_container,
             (&tls, request.tls_mode()),
             external.as_ref().map(|(h, p)| (h.as_str(), *p)),
+            &|host| self.engine.service_host(host),
         )
     }
 

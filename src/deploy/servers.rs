@@ -55,6 +55,7 @@ pub fn plan(
     shared: bool,
     tls: (&ChaincodeTls, TlsMode),
     external: Option<(&str, u16)>,
+    dial: &dyn Fn(&str) -> String,
 ) -> Result<Vec<ChaincodeServer>> {
     let server_at = |host: String, port: u16, msp_ids: Vec<String>| -> Result<ChaincodeServer> {
         let address = format!("{host}:{port}");
@@ -68,7 +69,9 @@ pub fn plan(
             msp_ids,
         })
     };
-    let server = |host: String, msp_ids: Vec<String>| server_at(host, CHAINCODE_PORT, msp_ids);
+    // Our servers are dialled by the name the engine gives them.
+    let server =
+        |host: String, msp_ids: Vec<String>| server_at(dial(&host), CHAINCODE_PORT, msp_ids);
     // A chaincode the user runs: every org's peers dial the one address.
     if let Some((host, port)) = external {
         let all = topology.orgs.iter().map(|o| o.msp_id.clone()).collect();
@@ -119,7 +122,7 @@ impl Network {
         {
             return Ok(false);
         }
-        self.engine.remove_container(&server.container).await?;
+        self.engine.remove(&server.container).await?;
         let mut labels = labels(&self.topology, ROLE_CHAINCODE);
         labels.insert(LABEL_CHAINCODE.into(), server.package.label.clone());
         labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
@@ -139,16 +142,19 @@ impl Network {
             labels,
             network: self.topology.network.clone(),
             aliases: vec![server.host.clone()],
+            ports: vec![server.port],
+            files: server
+                .tls
+                .iter()
+                .flat_map(tls_files)
+                .map(|f| ("/".to_string(), f))
+                .collect(),
             ..Default::default()
         };
-        self.engine.create_container(&spec).await?;
-        if let Some(tls) = &server.tls {
-            // Through the Docker API, not a bind mount: works with a remote DOCKER_HOST.
-            self.engine.upload(&spec.name, "/", &tls_files(tls)).await?;
-        }
-        self.engine.start_container(&spec.name).await?;
+        self.engine.create(&spec).await?;
+        self.engine.start(&spec.name).await?;
         if let Err(e) = self.await_accepting(server).await {
-            let _ = self.engine.remove_container(&server.container).await;
+            let _ = self.engine.remove(&server.container).await;
             return Err(e);
         }
         Ok(true)
@@ -162,20 +168,14 @@ impl Network {
     ) -> Result<bool> {
         let found = self
             .engine
-            .containers_labelled(&[
+            .workloads(&[
                 format!("{LABEL_PACKAGE_ID}={package_id}"),
                 format!("{LABEL_IMAGE_ID}={image_id}"),
             ])
             .await?;
-        Ok(found.iter().any(|c| {
-            let running = c.state.map(|s| s.to_string()) == Some("running".into());
-            let named = c
-                .names
-                .iter()
-                .flatten()
-                .any(|n| n.trim_start_matches('/') == server.container);
-            running && named
-        }))
+        Ok(found
+            .iter()
+            .any(|c| c.state == "running" && c.name == server.container))
     }
 
     /// Waits until a peer that dials the server can open a TCP connection to it, or the
@@ -187,11 +187,11 @@ impl Network {
             host: server.host.clone(),
             port: server.port,
         };
-        let tail = |engine: crate::docker::Engine, container: String| async move {
+        let tail = |engine: crate::engine::EngineRef, container: String| async move {
             engine.logs_tail(&container, 12).await.unwrap_or_default()
         };
         tokio::select! {
-            reached = await_reachable(&self.engine, &target, SERVER_TIMEOUT) => {
+            reached = await_reachable(&*self.engine, &target, SERVER_TIMEOUT) => {
                 if reached? {
                     return match &server.tls {
                         Some(tls) => self.check_handshake(server, tls, &peer).await,

@@ -22,7 +22,7 @@ impl Network {
     pub(super) async fn check_up(&self) -> Result<()> {
         for peer in self.topology.peers() {
             let container = self.topology.container_name(&peer.host);
-            if self.engine.container_state(&container).await?.as_deref() != Some("running") {
+            if self.engine.state(&container).await?.as_deref() != Some("running") {
                 return Err(Error::NotUp {
                     network: self.topology.network.clone(),
                 });
@@ -71,7 +71,7 @@ impl Network {
                 );
                 let mut log = |line: &str| reporter.step_detail(step, line);
                 let id = crate::chaincode_image::build_chaincode_image(
-                    &self.engine,
+                    &*self.engine,
                     dir,
                     &tag,
                     &mut log,

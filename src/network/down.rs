@@ -2,7 +2,8 @@
 //! anonymous volumes, the Docker network, and the generated files.
 
 use super::Network;
-use crate::docker::{Engine, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::docker::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::lock::{StateLock, LOCK_WAIT};
 use crate::reporter::{step, Reporter};
@@ -41,7 +42,7 @@ impl Network {
             reporter,
             "remove network",
             teardown(
-                &self.engine,
+                &*self.engine,
                 &self.topology.network,
                 Some(self.layout.root()),
             ),
@@ -53,31 +54,25 @@ impl Network {
 /// Removes everything labelled with `network`. The state directory is the one recorded
 /// on the Docker network, else `state_dir`, and only if it carries the marker.
 pub async fn teardown(
-    engine: &Engine,
+    engine: &dyn Engine,
     network: &str,
     state_dir: Option<&Path>,
 ) -> Result<DownOutcome> {
     let containers = engine
-        .containers_labelled(&[format!("{LABEL_NETWORK}={network}")])
+        .workloads(&[format!("{LABEL_NETWORK}={network}")])
         .await?;
-    try_join_all(
-        containers
-            .iter()
-            .filter_map(|c| c.id.as_deref())
-            .map(|id| engine.remove_container(id)),
-    )
-    .await?;
+    try_join_all(containers.iter().map(|c| engine.remove(&c.name))).await?;
     let mut outcome = DownOutcome {
         containers: containers.len(),
         ..Default::default()
     };
     let mut dir = state_dir.map(Path::to_path_buf);
-    if let Some(labels) = engine.network_labels(network).await? {
+    if let Some(labels) = engine.space_labels(network).await? {
         if labels.get(LABEL_MANAGED).map(String::as_str) == Some("true") {
             if let Some(recorded) = labels.get(LABEL_STATE_DIR) {
                 dir = Some(PathBuf::from(recorded));
             }
-            engine.remove_network(network).await?;
+            engine.remove_space(network).await?;
             outcome.network_removed = true;
         }
     }

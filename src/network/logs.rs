@@ -40,7 +40,7 @@ impl Network {
             });
         }
         let streams = sources.into_iter().map(|(source, container)| {
-            let chunks = self.engine.log_stream_tail(&container, follow, tail);
+            let chunks = self.engine.log_stream(&container, follow, tail);
             lines(chunks, source, container)
         });
         Ok(stream::select_all(streams).boxed())
@@ -50,21 +50,29 @@ impl Network {
     async fn chaincode_containers(&self, name: &str) -> Result<Vec<(String, String)>> {
         let found = self
             .engine
-            .containers_labelled(&[
+            .workloads(&[
                 format!("{LABEL_NETWORK}={}", self.topology.network),
                 format!("{LABEL_ROLE}={ROLE_CHAINCODE}"),
             ])
             .await?;
-        let host_prefix = format!("{}.", name.to_ascii_lowercase().replace('_', "-"));
+        // The hosts `deploy` gives the chaincode's servers (see `deploy::servers::plan`).
+        let host_name = name.to_ascii_lowercase().replace('_', "-");
+        let hosts: Vec<String> = std::iter::once(&self.topology.orderer_org.domain)
+            .chain(self.topology.orgs.iter().map(|o| &o.domain))
+            .map(|domain| self.engine.service_host(&format!("{host_name}.{domain}")))
+            .collect();
         let mut sources: Vec<(String, String)> = found
             .into_iter()
             .filter_map(|c| {
-                let container = c.names?.first()?.trim_start_matches('/').to_string();
+                let container = c.name;
                 let host = container
                     .strip_prefix(&self.topology.container_name(""))
                     .unwrap_or(&container);
-                let msp = c.labels?.get(LABEL_MSP).cloned().unwrap_or_default();
-                host.starts_with(&host_prefix).then_some((msp, container))
+                let msp = c.labels.get(LABEL_MSP).cloned().unwrap_or_default();
+                hosts
+                    .iter()
+                    .any(|h| h == host)
+                    .then_some((msp, container.clone()))
             })
             .collect();
         sources.sort();
@@ -74,7 +82,7 @@ impl Network {
 
 /// Splits a container's log chunks into lines.
 fn lines(
-    chunks: impl futures_util::Stream<Item = Result<String, bollard::errors::Error>> + Send + 'static,
+    chunks: crate::engine::LogChunks,
     source: String,
     container: String,
 ) -> BoxStream<'static, Result<LogLine>> {
@@ -108,11 +116,11 @@ fn lines(
                                 pending.drain(..=end);
                             }
                         }
-                        Some(Err(source)) => {
-                            let error = Err(Error::Docker(crate::docker::DockerError::Logs {
+                        Some(Err(reason)) => {
+                            let error = Err(Error::Logs {
                                 container: container.clone(),
-                                source,
-                            }));
+                                reason,
+                            });
                             return Some((error, (chunks, pending, ready, true)));
                         }
                         None => {

@@ -1,4 +1,4 @@
-//! A Fabric network on Docker: the topology, its state directory and the engine.
+//! A Fabric network: the topology, its state directory and the engine it runs on.
 
 pub mod chaincodes;
 mod client_env;
@@ -16,20 +16,21 @@ pub use up::UpOutcome;
 
 use crate::channel_config::FabricMajor;
 use crate::commands::{peer_env, PeerCli};
-use crate::docker::{Engine, ExecOutput, LABEL_HOST, LABEL_NETWORK, LABEL_ROLE};
+use crate::docker::{ExecOutput, LABEL_NETWORK, LABEL_ROLE};
+use crate::engine::EngineRef;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::participation::{AdminEndpoint, ParticipationClient};
 use crate::topology::{ports, Node, NodeKind, Topology};
 use crate::transient::{self, Backoff, Failure, RETRY_BOUND};
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 #[derive(Clone)]
 pub struct Network {
     pub topology: Topology,
     pub layout: Layout,
-    pub engine: Engine,
+    pub engine: EngineRef,
 }
 
 /// Whether a failed command is an error or an answer the caller reads.
@@ -43,7 +44,13 @@ pub(crate) enum Check {
 }
 
 impl Network {
-    pub fn new(engine: Engine, topology: Topology, layout: Layout) -> Network {
+    /// A network on `engine` (a [`crate::DockerEngine`], a [`crate::engine::kubernetes::KubeEngine`]).
+    pub fn new(engine: impl crate::engine::Engine, topology: Topology, layout: Layout) -> Network {
+        Network::on(std::sync::Arc::new(engine), topology, layout)
+    }
+
+    /// A network on a shared engine handle.
+    pub fn on(engine: EngineRef, topology: Topology, layout: Layout) -> Network {
         Network {
             topology,
             layout,
@@ -174,15 +181,15 @@ impl Network {
     pub(crate) async fn running_containers(&self, role: &str) -> Result<HashSet<String>> {
         let found = self
             .engine
-            .containers_labelled(&[
+            .workloads(&[
                 format!("{LABEL_NETWORK}={}", self.topology.network),
                 format!("{LABEL_ROLE}={role}"),
             ])
             .await?;
         Ok(found
-            .iter()
-            .filter(|c| resume::state(c) == "running")
-            .filter_map(resume::container_name)
+            .into_iter()
+            .filter(|w| w.state == "running")
+            .map(|w| w.name)
             .collect())
     }
 
@@ -200,7 +207,7 @@ impl Network {
         Ok(ParticipationClient::new(&tls_ca, &admin_tls)?)
     }
 
-    /// An orderer's admin endpoint at its published host port.
+    /// An orderer's admin endpoint, where fabx reaches it.
     pub(crate) async fn admin_endpoint(&self, orderer: &Node) -> Result<AdminEndpoint> {
         Ok(AdminEndpoint {
             orderer: orderer.host.clone(),
@@ -208,48 +215,31 @@ impl Network {
         })
     }
 
-    /// Where fabx, on the host, reaches `port` of `node`: its published address, with
-    /// every-interface bindings reached through loopback.
+    /// Where fabx, on this machine, reaches `port` of `node` (a published port on
+    /// Docker, a port forward on Kubernetes).
     pub(crate) async fn published_socket(&self, node: &Node, port: u16) -> Result<SocketAddr> {
-        let (ip, host_port) = self.published_binding(node, port).await?;
-        let ip = match ip.parse::<IpAddr>() {
-            Ok(ip) if !ip.is_unspecified() => ip,
-            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        };
-        Ok(SocketAddr::new(ip, host_port))
+        let name = self.topology.container_name(&node.host);
+        self.engine
+            .reach(&name, port)
+            .await
+            .map_err(|e| self.missing_is_not_up(e))
     }
 
     /// `host:port` where a client on this machine reaches `port` of `node`.
     pub(crate) async fn published_address(&self, node: &Node, port: u16) -> Result<String> {
-        let (ip, host_port) = self.published_binding(node, port).await?;
-        Ok(format!("{}:{host_port}", client_host(&ip)))
+        let name = self.topology.container_name(&node.host);
+        self.engine
+            .client_address(&name, port)
+            .await
+            .map_err(|e| self.missing_is_not_up(e))
     }
 
-    /// The host address and port `port` of `node` is published on.
-    pub(crate) async fn published_binding(&self, node: &Node, port: u16) -> Result<(String, u16)> {
-        let found = self
-            .engine
-            .containers_labelled(&[
-                format!("{LABEL_NETWORK}={}", self.topology.network),
-                format!("{LABEL_HOST}={}", node.host),
-            ])
-            .await?;
-        let binding = found
-            .iter()
-            .flat_map(|c| c.ports.iter().flatten())
-            .find(|p| p.private_port == port && p.public_port.is_some());
-        match binding {
-            Some(p) => Ok((
-                p.ip.clone().unwrap_or_else(|| "127.0.0.1".into()),
-                p.public_port.unwrap_or_default(),
-            )),
-            None if found.is_empty() => Err(Error::NotUp {
+    fn missing_is_not_up(&self, e: Error) -> Error {
+        match e {
+            Error::NoWorkload { .. } => Error::NotUp {
                 network: self.topology.network.clone(),
-            }),
-            None => Err(Error::InvalidArgument {
-                what: format!("{} publishes no host port for {port}", node.host),
-                fix: "give it a host_port in the topology".into(),
-            }),
+            },
+            e => e,
         }
     }
 

@@ -21,7 +21,7 @@ impl Network {
     /// accepts that (for `down` when the owner directory is gone).
     pub(crate) async fn check_owner(&self, force: bool) -> Result<()> {
         let name = &self.topology.network;
-        let Some(labels) = self.engine.network_labels(name).await? else {
+        let Some(labels) = self.engine.space_labels(name).await? else {
             return Ok(());
         };
         if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") || force {

@@ -7,13 +7,13 @@ use super::down::STATE_MARKER;
 use super::up::{UpOutcome, READY_TIMEOUT};
 use super::Network;
 use crate::docker::{LABEL_ROLE, ROLE_CHAINCODE};
+use crate::engine::{EngineKind, Workload};
 use crate::error::{Error, Result};
 use crate::reporter::{step, Reporter};
 use crate::topology::{Node, NodeKind};
 use crate::wait::{
     await_log_after, consensus_ready, count_log_lines, LogCondition, ORDERER_READY, PEER_READY,
 };
-use bollard::models::ContainerSummary;
 use futures_util::future::{join_all, try_join_all};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -24,13 +24,13 @@ const STARTABLE: &[&str] = &["exited", "created"];
 impl Network {
     pub(super) async fn resume(
         &self,
-        existing: &[ContainerSummary],
+        existing: &[Workload],
         reporter: &dyn Reporter,
     ) -> Result<UpOutcome> {
         let started = Instant::now();
         let states: HashMap<String, String> = existing
             .iter()
-            .filter_map(|c| Some((container_name(c)?, state(c))))
+            .map(|c| (c.name.clone(), c.state.clone()))
             .collect();
         let broken = |what: &str, problem: String| Error::Broken {
             network: self.topology.network.clone(),
@@ -70,8 +70,11 @@ impl Network {
         // Chaincode servers come back too.
         let chaincode: Vec<String> = existing
             .iter()
-            .filter(|c| role(c) == Some(ROLE_CHAINCODE) && STARTABLE.contains(&state(c).as_str()))
-            .filter_map(container_name)
+            .filter(|c| {
+                c.labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_CHAINCODE)
+                    && STARTABLE.contains(&c.state.as_str())
+            })
+            .map(|c| c.name.clone())
             .collect();
         if stopped.is_empty() && chaincode.is_empty() {
             self.check_joined().await?;
@@ -98,19 +101,21 @@ impl Network {
             step(
                 reporter,
                 &format!("start {container} again"),
-                self.engine.start_container(container),
+                self.engine.start(container),
             )
             .await
         });
         try_join_all(servers).await?;
         step(reporter, "check channels", self.check_joined()).await?;
-        // Ports Docker chose are chosen again on a restart.
-        step(
-            reporter,
-            "write connection profiles",
-            self.write_connection_profiles(),
-        )
-        .await?;
+        if self.engine.kind() == EngineKind::Docker {
+            // Ports Docker chose are chosen again on a restart.
+            step(
+                reporter,
+                "write connection profiles",
+                self.write_connection_profiles(),
+            )
+            .await?;
+        }
         step(
             reporter,
             "wait for gossip membership",
@@ -138,11 +143,11 @@ impl Network {
         };
         let mut seen = Vec::new();
         for condition in &conditions {
-            seen.push(count_log_lines(&self.engine, &container, *condition).await?);
+            seen.push(count_log_lines(&*self.engine, &container, *condition).await?);
         }
-        self.engine.start_container(&container).await?;
+        self.engine.start(&container).await?;
         for (condition, seen) in conditions.iter().zip(seen) {
-            await_log_after(&self.engine, &container, *condition, seen, READY_TIMEOUT).await?;
+            await_log_after(&*self.engine, &container, *condition, seen, READY_TIMEOUT).await?;
         }
         Ok(())
     }
@@ -178,19 +183,4 @@ impl Network {
         }
         Ok(())
     }
-}
-
-pub(super) fn container_name(c: &ContainerSummary) -> Option<String> {
-    c.names
-        .as_ref()?
-        .first()
-        .map(|n| n.trim_start_matches('/').to_string())
-}
-
-pub(super) fn state(c: &ContainerSummary) -> String {
-    c.state.map(|s| s.to_string()).unwrap_or_default()
-}
-
-fn role(c: &ContainerSummary) -> Option<&str> {
-    c.labels.as_ref()?.get(LABEL_ROLE).map(String::as_str)
 }

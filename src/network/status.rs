@@ -61,19 +61,14 @@ impl Network {
         let name = &self.topology.network;
         let containers = self
             .engine
-            .containers_labelled(&[format!("{LABEL_NETWORK}={name}")])
+            .workloads(&[format!("{LABEL_NETWORK}={name}")])
             .await?;
         let mut nodes = Vec::new();
         let mut others = Vec::new();
         for c in &containers {
-            let labels = c.labels.clone().unwrap_or_default();
-            let container = c
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default();
-            let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+            let labels = c.labels.clone();
+            let container = c.name.clone();
+            let state = c.state.clone();
             let kind = match labels.get(LABEL_ROLE).map(String::as_str) {
                 Some("orderer") => NodeKind::Orderer,
                 Some("peer") => NodeKind::Peer,
@@ -206,18 +201,14 @@ impl Network {
     }
 }
 
-/// The container's published ports as `host_ip:port`, sorted.
-fn published_addresses(c: &bollard::models::ContainerSummary) -> Vec<String> {
+/// The workload's published ports as `host_ip:port`, sorted.
+fn published_addresses(c: &crate::engine::Workload) -> Vec<String> {
     let mut addresses: Vec<String> = c
-        .ports
+        .published
         .iter()
-        .flatten()
-        .filter_map(|p| {
-            let port = p.public_port?;
-            let ip = p.ip.as_deref().unwrap_or("127.0.0.1");
-            // Docker lists an IPv6 twin of each binding on some hosts.
-            (!ip.contains(':')).then(|| format!("{ip}:{port}"))
-        })
+        // Docker lists an IPv6 twin of each binding on some hosts.
+        .filter(|(_, ip, _)| !ip.contains(':'))
+        .map(|(_, ip, port)| format!("{ip}:{port}"))
         .collect();
     addresses.sort();
     addresses.dedup();

@@ -12,7 +12,8 @@ use super::{down, Network};
 use crate::channel_config::{self, FabricMajor};
 use crate::commands::PeerCommand;
 use crate::containers::{labels, node_spec};
-use crate::docker::{ContainerSpec, UploadFile, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::docker::{UploadFile, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::engine::{EngineKind, NodeService, WorkloadSpec};
 use crate::error::{Error, Result};
 use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
@@ -69,19 +70,17 @@ impl Network {
         let name = &self.topology.network;
         let existing = self
             .engine
-            .containers_labelled(&[format!("{LABEL_NETWORK}={name}")])
+            .workloads(&[format!("{LABEL_NETWORK}={name}")])
             .await?;
         if !existing.is_empty() {
             return self.resume(&existing, reporter).await;
         }
-        match self.engine.network_labels(name).await? {
+        match self.engine.space_labels(name).await? {
             Some(labels) if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") => {
-                return Err(Error::ForeignNetwork {
-                    network: name.clone(),
-                })
+                return Err(self.engine.foreign_space(name))
             }
             // Ours but empty: left over from an interrupted run.
-            Some(_) => self.engine.remove_network(name).await?,
+            Some(_) => self.engine.remove_space(name).await?,
             None => {}
         }
         let (topology, fabric) = self.preflight(reporter).await?;
@@ -91,7 +90,7 @@ impl Network {
             ..self.clone()
         };
         if let Err(e) = network.create(fabric, reporter).await {
-            let _ = down::teardown(&self.engine, name, Some(self.layout.root())).await;
+            let _ = down::teardown(&*self.engine, name, Some(self.layout.root())).await;
             return Err(e);
         }
         Ok(UpOutcome::Started {
@@ -132,6 +131,10 @@ impl Network {
 
     fn free_host_ports(&self) -> Result<Topology> {
         let mut topology = self.topology.clone();
+        if self.engine.kind() == EngineKind::Kubernetes {
+            // Nothing is published on this machine: fabx reaches pods by port forwards.
+            return Ok(topology);
+        }
         let ip = self.topology.host_ip().to_string();
         let pinned = self.topology.host_ports_pinned;
         // Held until every port is chosen, so no two nodes get the same free port.
@@ -184,6 +187,11 @@ impl Network {
         )?;
         // Parallel steps that create objects all run to their end before an error is
         // returned: a dropped request may still create its object after the rollback.
+        // On a cluster core.yaml is read by a pod, which needs the namespace first.
+        let space_first = self.engine.kind() == EngineKind::Kubernetes;
+        if space_first {
+            step(reporter, "create namespace", self.create_space()).await?;
+        }
         let (files, core, network) = join3(
             step(
                 reporter,
@@ -191,7 +199,12 @@ impl Network {
                 self.write_files(fabric),
             ),
             step(reporter, "patch core.yaml", self.write_core_yaml()),
-            step(reporter, "create network", self.create_docker_network()),
+            async {
+                match space_first {
+                    true => Ok(()),
+                    false => step(reporter, "create network", self.create_space()).await,
+                }
+            },
         )
         .await;
         let blocks = files.and_then(|blocks| core.and(network).map(|_| blocks))?;
@@ -244,12 +257,15 @@ impl Network {
             result
         });
         join_all(nodes).await.into_iter().try_for_each(|r| r)?;
-        step(
-            reporter,
-            "write connection profiles",
-            self.write_connection_profiles(),
-        )
-        .await?;
+        if self.engine.kind() == EngineKind::Docker {
+            // The profiles name published host ports; a cluster publishes none.
+            step(
+                reporter,
+                "write connection profiles",
+                self.write_connection_profiles(),
+            )
+            .await?;
+        }
 
         // Consensus among the orderers and gossip among the peers form independently.
         let consensus = consensus_ready(self.topology.orderer.consensus).name;
@@ -307,35 +323,44 @@ impl Network {
         let name = self
             .topology
             .container_name(&format!("core-yaml.{}", self.topology.network));
-        let spec = ContainerSpec {
-            name: name.clone(),
-            image: self.topology.images.peer.clone(),
-            labels: labels(&self.topology, "tools"),
-            network: "none".into(),
-            ..Default::default()
-        };
-        self.engine.create_container(&spec).await?;
-        let original = self.engine.download_file(&name, IMAGE_CORE_YAML).await;
-        self.engine.remove_container(&name).await?;
-        let patched = patch_core_yaml(&String::from_utf8_lossy(&original?))?;
+        let original = self
+            .engine
+            .read_image_file(
+                &self.topology.images.peer,
+                IMAGE_CORE_YAML,
+                labels(&self.topology, "tools"),
+                &name,
+            )
+            .await?;
+        let patched = patch_core_yaml(&String::from_utf8_lossy(&original))?;
         let path = self.layout.peer_config().join("core.yaml");
         crypto::write_file(&path, &patched, false)?;
         Ok(())
     }
 
-    async fn create_docker_network(&self) -> Result<()> {
+    /// The Docker network, or the namespace with a Service per node.
+    async fn create_space(&self) -> Result<()> {
         let mut labels = labels(&self.topology, "network");
         let root = super::owner::state_dir_identity(self.layout.root());
         labels.insert(LABEL_STATE_DIR.into(), root.display().to_string());
-        Ok(self
-            .engine
-            .create_network(&self.topology.network, labels)
-            .await?)
+        let services: Vec<NodeService> = self
+            .topology
+            .nodes()
+            .iter()
+            .map(|node| NodeService {
+                workload: self.topology.container_name(&node.host),
+                host: node.host.clone(),
+                ports: node_spec(&self.topology, &self.layout, node).ports,
+            })
+            .collect();
+        self.engine
+            .create_space(&self.topology.network, labels, &services)
+            .await
     }
 
-    async fn start(&self, spec: &ContainerSpec) -> Result<()> {
-        self.engine.create_container(spec).await?;
-        Ok(self.engine.start_container(&spec.name).await?)
+    async fn start(&self, spec: &WorkloadSpec) -> Result<()> {
+        self.engine.create(spec).await?;
+        self.engine.start(&spec.name).await
     }
 
     /// Joins an orderer through its channel participation API once it serves.
@@ -346,7 +371,7 @@ impl Network {
         block: &[u8],
     ) -> Result<()> {
         let container = self.topology.container_name(&orderer.host);
-        await_log(&self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
+        await_log(&*self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
         let endpoint = self.admin_endpoint(&orderer).await?;
         participation.join(&endpoint, block.to_vec()).await?;
         Ok(())
@@ -374,7 +399,7 @@ impl Network {
         };
         // The block goes in while the peer starts.
         let (ready, uploaded) = futures_util::future::join(
-            await_log(&self.engine, &container, PEER_READY, READY_TIMEOUT),
+            await_log(&*self.engine, &container, PEER_READY, READY_TIMEOUT),
             self.engine.upload(&container, container::CHANNEL, &[file]),
         )
         .await;
@@ -408,7 +433,7 @@ impl Network {
         let condition = consensus_ready(self.topology.orderer.consensus);
         try_join_all(self.topology.orderers().iter().map(|o| {
             let container = self.topology.container_name(&o.host);
-            async move { await_log(&self.engine, &container, condition, READY_TIMEOUT).await }
+            async move { await_log(&*self.engine, &container, condition, READY_TIMEOUT).await }
         }))
         .await?;
         Ok(())

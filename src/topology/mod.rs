@@ -46,6 +46,24 @@ pub struct Topology {
     /// free one, so a second network can run beside the first.
     #[serde(skip)]
     pub host_ports_pinned: bool,
+    /// Where the network runs: `docker` (default) or `kubernetes`; `--engine` overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::engine::EngineKind>,
+    /// Settings of the Kubernetes engine; `--context` and `--namespace` override them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesSettings>,
+}
+
+/// Where on a cluster the network runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesSettings {
+    /// kubeconfig context (default: its current context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Namespace fabx creates and owns (default: the network's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// Where published ports bind unless the topology says otherwise.

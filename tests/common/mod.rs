@@ -2,7 +2,7 @@
 //! scratch (a static busybox, so it needs no registry), and Fabric image detection.
 #![allow(dead_code)]
 
-use fabx::docker::{Engine, LABEL_MANAGED};
+use fabx::docker::{DockerEngine, LABEL_MANAGED};
 use fabx::Topology;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// The test image: static busybox, a declared VOLUME (like the Fabric images), and a shell.
 pub const BUSYBOX_IMAGE: &str = "fabx-test/busybox:1";
 
-pub async fn engine() -> Engine {
-    Engine::connect()
+pub async fn engine() -> DockerEngine {
+    DockerEngine::connect()
         .await
         .expect("these tests need a running Docker engine (see README: Tests)")
 }
 
 /// Builds [`BUSYBOX_IMAGE`] FROM scratch through the Docker API (cached by Docker).
-pub async fn busybox_image(engine: &Engine) -> &'static str {
+pub async fn busybox_image(engine: &DockerEngine) -> &'static str {
     let dockerfile = "FROM scratch\n\
         COPY busybox /bin/busybox\n\
         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
@@ -28,7 +28,7 @@ pub async fn busybox_image(engine: &Engine) -> &'static str {
 }
 
 /// Builds `tag` from `dockerfile` with a static busybox (as `busybox`) in the context.
-pub async fn build_with_busybox(engine: &Engine, dockerfile: &str, tag: &str) {
+pub async fn build_with_busybox(engine: &DockerEngine, dockerfile: &str, tag: &str) {
     let busybox = std::fs::read("/bin/busybox")
         .or_else(|_| std::fs::read("/usr/bin/busybox"))
         .expect(
@@ -74,7 +74,7 @@ pub fn isolated_topology() -> Topology {
 }
 
 /// Names of every container, volume and network on the engine.
-pub async fn docker_objects(engine: &Engine) -> Vec<String> {
+pub async fn docker_objects(engine: &DockerEngine) -> Vec<String> {
     let docker = engine.client();
     let mut all = Vec::new();
     let containers = docker
@@ -115,7 +115,7 @@ pub async fn docker_objects(engine: &Engine) -> Vec<String> {
 }
 
 /// Anonymous volumes mounted by the given containers.
-pub async fn volumes_of(engine: &Engine, containers: &[String]) -> Vec<String> {
+pub async fn volumes_of(engine: &DockerEngine, containers: &[String]) -> Vec<String> {
     let mut volumes = Vec::new();
     for c in containers {
         let info = engine
@@ -135,13 +135,13 @@ pub async fn volumes_of(engine: &Engine, containers: &[String]) -> Vec<String> {
     volumes
 }
 
-pub async fn volume_exists(engine: &Engine, name: &str) -> bool {
+pub async fn volume_exists(engine: &DockerEngine, name: &str) -> bool {
     engine.client().inspect_volume(name).await.is_ok()
 }
 
 /// Tears a network down when dropped, also when the test panics.
 pub struct Cleanup {
-    pub engine: Engine,
+    pub engine: DockerEngine,
     pub network: String,
 }
 

@@ -153,6 +153,14 @@ pub struct ContainerSpec {
     /// `name:address` entries for /etc/hosts (`host.docker.internal:host-gateway`).
     pub extra_hosts: Vec<String>,
     pub working_dir: Option<String>,
+    /// Ports the workload serves to other workloads (Kubernetes gives them a Service;
+    /// Docker needs nothing for them).
+    pub ports: Vec<u16>,
+    /// Files put into the workload before it starts (TLS material of a chaincode server).
+    pub files: Vec<(String, UploadFile)>,
+    /// A directory whose data outlives the workload (the ledger); Docker keeps it in the
+    /// image's volume, Kubernetes in a PersistentVolumeClaim when it can.
+    pub data_dir: Option<String>,
 }
 
 /// What a command run with docker exec printed, and how it ended.
@@ -187,7 +195,26 @@ impl ExecOutput {
     }
 }
 
+/// A tar archive of `files` (names relative to where it is unpacked).
+pub fn tar_of(files: &[UploadFile]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for file in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(file.contents.len() as u64);
+        header.set_mode(file.mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, &file.name, file.contents.as_slice())
+            .expect("writing a tar archive to memory cannot fail");
+    }
+    builder
+        .into_inner()
+        .expect("writing a tar archive to memory cannot fail")
+}
+
 /// A file to put into a container.
+#[derive(Debug, Clone)]
 pub struct UploadFile {
     pub name: String,
     pub contents: Vec<u8>,
@@ -195,7 +222,7 @@ pub struct UploadFile {
 }
 
 #[derive(Clone)]
-pub struct Engine {
+pub struct DockerEngine {
     docker: Docker,
     endpoint: String,
 }
@@ -217,9 +244,9 @@ fn server_message(err: &bollard::errors::Error) -> String {
     }
 }
 
-impl Engine {
+impl DockerEngine {
     /// Connects to DOCKER_HOST, or the local socket, and checks the engine answers.
-    pub async fn connect() -> Result<Engine, DockerError> {
+    pub async fn connect() -> Result<DockerEngine, DockerError> {
         let endpoint = std::env::var("DOCKER_HOST")
             .ok()
             .filter(|h| !h.is_empty())
@@ -233,7 +260,7 @@ impl Engine {
             .ping()
             .await
             .map_err(|e| unreachable(server_message(&e)))?;
-        Ok(Engine { docker, endpoint })
+        Ok(DockerEngine { docker, endpoint })
     }
 
     pub fn client(&self) -> &Docker {
@@ -654,20 +681,7 @@ impl Engine {
         files: &[UploadFile],
     ) -> Result<(), DockerError> {
         crate::profile::timed(|| format!("docker upload {container}:{dir}"), async move {
-            let mut builder = tar::Builder::new(Vec::new());
-            for file in files {
-                let mut header = tar::Header::new_gnu();
-                header.set_size(file.contents.len() as u64);
-                header.set_mode(file.mode);
-                header.set_mtime(0);
-                header.set_cksum();
-                builder
-                    .append_data(&mut header, &file.name, file.contents.as_slice())
-                    .expect("writing a tar archive to memory cannot fail");
-            }
-            let archive = builder
-                .into_inner()
-                .expect("writing a tar archive to memory cannot fail");
+            let archive = tar_of(files);
             let options = UploadToContainerOptionsBuilder::default().path(dir).build();
             self.docker
                 .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
@@ -751,7 +765,7 @@ impl Engine {
         self.log_stream_tail(container, follow, None)
     }
 
-    /// Like [`Engine::log_stream`], from the last `tail` lines (all with None).
+    /// Like [`DockerEngine::log_stream`], from the last `tail` lines (all with None).
     pub fn log_stream_tail(
         &self,
         container: &str,
