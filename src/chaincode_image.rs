@@ -318,7 +318,10 @@ pub async fn build_from_context(
     engine
         .build_image(context, tag, labels, on_log)
         .await
-        .map_err(|e| ChaincodeImageError::Engine(Box::new(e)))
+        .map_err(|e| match e {
+            crate::error::Error::Docker(e) => ChaincodeImageError::Docker(e),
+            e => ChaincodeImageError::Engine(Box::new(e)),
+        })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

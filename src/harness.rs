@@ -389,10 +389,7 @@ impl TestNetwork {
     /// Everything a node (or chaincode container) has logged, by its host name.
     pub async fn logs(&self, host: &str) -> Result<String> {
         let container = self.network.topology.container_name(host);
-        self.network
-            .engine
-            .logs_tail(&container, usize::MAX)
-            .await
+        self.network.engine.logs_tail(&container, usize::MAX).await
     }
 
     /// Tears the network down now and says what was removed.

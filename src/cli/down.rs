@@ -1,6 +1,6 @@
 use super::output::Output;
 use anyhow::Result;
-use fabx::Network;
+use fabx::{EngineKind, Network};
 use serde_json::json;
 
 pub async fn run(network: &Network, force: bool, output: &Output) -> Result<()> {
@@ -9,11 +9,16 @@ pub async fn run(network: &Network, force: bool, output: &Output) -> Result<()> 
     let text = if outcome.removed_nothing() {
         format!("network {name} is not up; nothing to remove")
     } else {
+        let workloads = match network.engine.kind() {
+            EngineKind::Docker => "containers",
+            EngineKind::Kubernetes => "workloads",
+        };
+        let space = format!(", {}", network.engine.space());
         format!(
-            "network {name} removed: {} containers with their volumes{}{}",
+            "network {name} removed: {} {workloads} with their volumes{}{}",
             outcome.containers,
             if outcome.network_removed {
-                ", the Docker network"
+                space.as_str()
             } else {
                 ""
             },

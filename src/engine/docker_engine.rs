@@ -93,6 +93,10 @@ impl Engine for DockerEngine {
         alias.to_string()
     }
 
+    fn space(&self) -> String {
+        "the Docker network".into()
+    }
+
     fn foreign_space(&self, network: &str) -> Error {
         Error::ForeignNetwork {
             network: network.to_string(),

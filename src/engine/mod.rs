@@ -88,6 +88,8 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Labels of the network's space (a Docker network, a namespace); None if absent.
     async fn space_labels(&self, network: &str) -> Result<Option<HashMap<String, String>>>;
+    /// The network's space as messages name it (`the Docker network`, `namespace N`).
+    fn space(&self) -> String;
     /// The error for a space of the network's name that fabx did not create.
     fn foreign_space(&self, network: &str) -> crate::error::Error;
     /// Creates the space and the names the nodes are dialled by.
@@ -188,7 +190,8 @@ pub async fn connect(choice: &EngineChoice, network: &str) -> Result<EngineRef> 
             let namespace = choice
                 .namespace
                 .clone()
-                .unwrap_or_else(|| network.to_string());
+                // Namespaces are DNS labels: `net_byfn` becomes `net-byfn`.
+                .unwrap_or_else(|| kubernetes::object_name(network));
             Arc::new(
                 kubernetes::KubeEngine::connect(
                     choice.kubeconfig.as_deref(),

@@ -3,7 +3,7 @@
 
 use super::Network;
 use crate::docker::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineKind};
 use crate::error::{Error, Result};
 use crate::lock::{StateLock, LOCK_WAIT};
 use crate::reporter::{step, Reporter};
@@ -61,7 +61,10 @@ pub async fn teardown(
     let containers = engine
         .workloads(&[format!("{LABEL_NETWORK}={network}")])
         .await?;
-    try_join_all(containers.iter().map(|c| engine.remove(&c.name))).await?;
+    if engine.kind() == EngineKind::Docker {
+        try_join_all(containers.iter().map(|c| engine.remove(&c.name))).await?;
+    }
+    // On Kubernetes deleting the namespace deletes everything in it at once.
     let mut outcome = DownOutcome {
         containers: containers.len(),
         ..Default::default()

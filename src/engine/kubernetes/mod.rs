@@ -288,6 +288,10 @@ impl Engine for KubeEngine {
         object_name(alias)
     }
 
+    fn space(&self) -> String {
+        format!("namespace {}", self.namespace)
+    }
+
     fn foreign_space(&self, _network: &str) -> crate::error::Error {
         KubeError::NamespaceTaken {
             namespace: self.namespace.clone(),

@@ -11,9 +11,9 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    HostAlias, KeyToPath, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod,
-    PodSpec, PodTemplateSpec, Secret, SecretVolumeSource, Service, ServicePort, ServiceSpec,
-    Volume, VolumeMount, VolumeResourceRequirements,
+    HostAlias, KeyToPath, Namespace, PersistentVolume, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, Pod, PodSpec, PodTemplateSpec, Secret, SecretVolumeSource, Service,
+    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -126,7 +126,7 @@ impl KubeEngine {
             .unwrap_or_default();
         let gone = await_condition(namespaces, &self.namespace, conditions::is_deleted(&uid));
         match tokio::time::timeout(DELETE_TIMEOUT, gone).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => self.await_volumes_released().await,
             Ok(Err(e)) => Err(KubeError::Api {
                 action: "wait for the deletion of".into(),
                 object: format!("namespace {}", self.namespace),
@@ -143,6 +143,46 @@ impl KubeEngine {
                 ),
             }
             .into()),
+        }
+    }
+
+    /// Waits until the provisioner has deleted the volumes of the namespace's claims (their
+    /// reclaim policy deletes them once the claims are gone).
+    async fn await_volumes_released(&self) -> Result<()> {
+        let volumes: Api<PersistentVolume> = Api::all(self.client.clone());
+        let mut backoff = crate::transient::Backoff::polling(DELETE_TIMEOUT);
+        loop {
+            let list = match volumes.list(&ListParams::default()).await {
+                Ok(list) => list.items,
+                // Without permission to see volumes there is nothing to wait for.
+                Err(kube::Error::Api(s)) if s.code == 403 => return Ok(()),
+                Err(e) => {
+                    return Err(self
+                        .fail("list", "persistentvolumes", "persistentvolumes", e)
+                        .into())
+                }
+            };
+            let ours = list.iter().filter(|v| {
+                let claim = v.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
+                let deleting = v
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.persistent_volume_reclaim_policy.as_deref())
+                    == Some("Delete");
+                deleting
+                    && claim.and_then(|c| c.namespace.as_deref()) == Some(self.namespace.as_str())
+            });
+            if ours.count() == 0 {
+                return Ok(());
+            }
+            if !backoff.wait().await {
+                return Err(KubeError::Api {
+                    action: "wait for the deletion of".into(),
+                    object: format!("the volumes of namespace {}", self.namespace),
+                    reason: "the provisioner has not deleted them".into(),
+                }
+                .into());
+            }
         }
     }
 

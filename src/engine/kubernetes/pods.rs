@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// How long a command waits for its pod to be running.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a one-shot pod (reading a file of an image) may take.
 const ONE_SHOT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -171,19 +173,46 @@ impl KubeEngine {
         Ok(Some(state_of(Some(&pods))))
     }
 
-    /// The name of the workload's running pod.
+    /// The name of the workload's running pod; a pod still starting is waited for (at
+    /// most [`START_TIMEOUT`]), one that cannot start is an error at once.
     pub(super) async fn running_pod(&self, workload: &str) -> Result<String> {
         let pods = self.pods_of(workload).await?;
-        pods.iter()
-            .find(|p| running(p))
-            .map(pod_name)
-            .ok_or_else(|| {
-                KubeError::NoRunningPod {
-                    workload: workload.to_string(),
-                    state: state_of(Some(&pods)),
+        if let Some(pod) = pods.iter().find(|p| running(p)) {
+            return Ok(pod_name(pod));
+        }
+        let config = watcher::Config::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
+        let mut events = watcher::watcher(self.pods(), config)
+            .default_backoff()
+            .applied_objects()
+            .boxed();
+        let found = tokio::time::timeout(START_TIMEOUT, async {
+            while let Some(pod) = events.next().await {
+                let pod = pod.map_err(|e| KubeError::Api {
+                    action: "watch the pods of".into(),
+                    object: workload.to_string(),
+                    reason: e.to_string(),
+                })?;
+                if let Some(problem) = start_problem(&pod) {
+                    return Err(problem);
                 }
-                .into()
+                if running(&pod) {
+                    return Ok(pod_name(&pod));
+                }
+            }
+            Err(KubeError::NoRunningPod {
+                workload: workload.to_string(),
+                state: "no pod".into(),
             })
+        })
+        .await;
+        match found {
+            Ok(found) => Ok(found?),
+            Err(_) => Err(KubeError::NoRunningPod {
+                workload: workload.to_string(),
+                state: state_of(Some(&self.pods_of(workload).await?)),
+            }
+            .into()),
+        }
     }
 
     /// Waits until a pod of the workload has started its container; fails at once when it
