@@ -1,8 +1,8 @@
 //! The same flow on Fabric 3.x peers and orderers (etcdraft), with no image of Fabric 2.5
 //! and no tools image. Skipped, with a SKIPPED line, where the 3.x images are absent.
-use fabx::harness::{missing_images, TestNetwork};
+mod common;
 
-const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
+use fabx::harness::{missing_images, TestNetwork};
 
 #[tokio::test]
 async fn examplecc_on_fabric_3() {
@@ -34,19 +34,7 @@ async fn examplecc_on_fabric_3() {
         "{status:#?}"
     );
     // The stock 3.x peer runs our builder (dash, no jq) and dials the chaincode server.
-    net.deploy_dir("examplecc", EXAMPLECC, &["Init", "a", "100", "b", "200"])
-        .await
-        .unwrap();
-    net.invoke("examplecc", "invoke", &["a", "b", "20"])
-        .await
-        .unwrap();
-    assert_eq!(net.query("examplecc", "query", &["a"]).await.unwrap(), "80");
-    assert_eq!(
-        net.query_as("Org2MSP", "examplecc", "query", &["b"])
-            .await
-            .unwrap(),
-        "220"
-    );
+    common::examplecc_main_job(&net).await;
     let outcome = net.teardown().await.unwrap();
     assert!(outcome.network_removed);
 }

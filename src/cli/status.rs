@@ -12,7 +12,10 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
         println!("network {} is not up", status.network);
         return Ok(());
     }
-    println!("network {}", status.network);
+    println!("network {} on {}", status.network, status.engine);
+    if let Some(storage) = &status.storage {
+        println!("ledgers in {storage}");
+    }
     println!(
         "{:<32} {:<8} {:<12} {:<9} {:<34} CHANNELS",
         "NODE", "KIND", "MSP", "STATE", "ADDRESSES"

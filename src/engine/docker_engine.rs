@@ -221,6 +221,11 @@ impl Engine for DockerEngine {
             .boxed()
     }
 
+    async fn storage(&self) -> Result<Option<String>> {
+        // The images' volumes, removed with the containers by `down`.
+        Ok(None)
+    }
+
     async fn reach(&self, name: &str, port: u16) -> Result<SocketAddr> {
         let (ip, host_port) = self.published_binding(name, port).await?;
         // Every-interface bindings are reached through loopback.

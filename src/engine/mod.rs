@@ -149,6 +149,9 @@ pub trait Engine: Send + Sync + 'static {
     /// `follow`, what it prints next; the stream ends when it stops.
     fn log_stream(&self, name: &str, follow: bool, tail: Option<usize>) -> LogChunks;
 
+    /// Where the nodes keep their ledgers, when it is worth saying (`status`).
+    async fn storage(&self) -> Result<Option<String>>;
+
     /// Where fabx, on this machine, connects to `port` of a node's workload.
     async fn reach(&self, name: &str, port: u16) -> Result<SocketAddr>;
     /// `host:port` where other programs on this machine reach `port` of a workload.

@@ -43,6 +43,12 @@ pub struct NetworkStatus {
     pub others: Vec<OtherContainer>,
     /// Each channel's committed chaincodes (empty when the network is not up).
     pub channels: Vec<ChannelChaincodes>,
+    /// `docker` or `kubernetes`, and where (a Docker endpoint, a context and namespace).
+    pub engine: String,
+    /// Where the ledgers are kept, when the engine has a choice (Kubernetes: volume
+    /// claims, or emptyDir without a default StorageClass).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -132,12 +138,22 @@ impl Network {
         } else {
             vec![]
         };
+        let storage = match statuses.is_empty() {
+            true => None,
+            false => self.engine.storage().await?,
+        };
         Ok(NetworkStatus {
             network: name.clone(),
             up: !statuses.is_empty(),
             nodes: statuses,
             others,
             channels,
+            engine: format!(
+                "{} ({})",
+                self.engine.kind().as_str(),
+                self.engine.endpoint()
+            ),
+            storage,
         })
     }
 

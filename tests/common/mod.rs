@@ -257,3 +257,22 @@ pub fn run_fabx(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The README's main job on a test network: examplecc deployed with Init a=100 b=200,
+/// 20 moved from a to b by an invoke, then a is 80 on Org1 and b is 220 on Org2.
+pub async fn examplecc_main_job(net: &fabx::harness::TestNetwork) {
+    const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
+    net.deploy_dir("examplecc", EXAMPLECC, &["Init", "a", "100", "b", "200"])
+        .await
+        .unwrap();
+    net.invoke("examplecc", "invoke", &["a", "b", "20"])
+        .await
+        .unwrap();
+    assert_eq!(net.query("examplecc", "query", &["a"]).await.unwrap(), "80");
+    assert_eq!(
+        net.query_as("Org2MSP", "examplecc", "query", &["b"])
+            .await
+            .unwrap(),
+        "220"
+    );
+}

@@ -212,7 +212,7 @@ impl KubeEngine {
     }
 
     /// Whether any node of the cluster reports having `image`.
-    async fn image_on_nodes(&self, image: &str) -> Result<bool> {
+    pub async fn image_on_nodes(&self, image: &str) -> Result<bool> {
         let nodes: Api<Node> = Api::all(self.client.clone());
         let list = nodes
             .list(&ListParams::default())
@@ -441,6 +441,10 @@ impl Engine for KubeEngine {
 
     fn log_stream(&self, name: &str, follow: bool, tail: Option<usize>) -> LogChunks {
         self.pod_log_stream(name, follow, tail)
+    }
+
+    async fn storage(&self) -> Result<Option<String>> {
+        Ok(Some(KubeEngine::storage(self).await?))
     }
 
     async fn reach(&self, name: &str, port: u16) -> Result<SocketAddr> {

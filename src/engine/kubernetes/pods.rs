@@ -358,7 +358,8 @@ impl KubeEngine {
         let restarted = container_status(pod).is_some_and(|s| s.restart_count > 0);
         let params = LogParams {
             container: Some(CONTAINER.into()),
-            tail_lines: Some(lines as i64),
+            // usize::MAX: everything.
+            tail_lines: i64::try_from(lines).ok(),
             // A restarted container's own last words are in its previous run.
             previous: restarted && !running(pod),
             ..Default::default()
@@ -385,7 +386,7 @@ impl KubeEngine {
             let params = LogParams {
                 container: Some(CONTAINER.into()),
                 follow,
-                tail_lines: tail.map(|n| n as i64),
+                tail_lines: tail.and_then(|n| i64::try_from(n).ok()),
                 ..Default::default()
             };
             let reader = engine
