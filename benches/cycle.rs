@@ -1,6 +1,10 @@
 //! Benchmark: N full cycles on real Fabric images, with per-phase timings.
 //!
-//! `cargo bench --bench cycle -- [--cycles N] [--json FILE]`
+//! `cargo bench --bench cycle -- [--cycles N] [--json FILE] [--engine kubernetes [--kubeconfig FILE]]`
+//!
+//! On Kubernetes (kubeconfig from `--kubeconfig`, `FABX_KUBECONFIG` or `KUBECONFIG`),
+//! each cycle's network gets its own namespace; a cluster that cannot pull the images
+//! fabx builds needs `FABX_IMAGE_LOAD` (see the README).
 //!
 //! Each cycle: up, deploy from a prebuilt image (with init) in plain text and again with
 //! mutual TLS, deploy with an image build (with init), first invoke and query on the
@@ -9,9 +13,9 @@
 
 use fabx::chaincode_tls::TlsMode;
 use fabx::deploy::{DeployRequest, Source};
-use fabx::harness::{isolate, missing_images};
+use fabx::harness::{isolate, kubeconfig_from_env, missing_images};
 use fabx::invoke::Call;
-use fabx::{DockerEngine, Layout, Network, Topology};
+use fabx::{EngineChoice, EngineKind, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -44,17 +48,17 @@ async fn timed<T>(
 }
 
 async fn cycle(
-    engine: &DockerEngine,
+    choice: &EngineChoice,
     image: &str,
     phases: &mut BTreeMap<&'static str, Vec<Duration>>,
     steps: &StepTimes,
 ) {
     let state = tempfile::tempdir().expect("a temporary directory");
-    let network = Network::new(
-        engine.clone(),
-        isolate(Topology::default_topology()),
-        Layout::new(state.path().join("s")),
-    );
+    let topology = isolate(Topology::default_topology());
+    let engine = fabx::engine::connect(choice, &topology.network)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let network = Network::on(engine, topology, Layout::new(state.path().join("s")));
     let init = Some(vec![
         "Init".into(),
         "a".into(),
@@ -125,19 +129,30 @@ async fn main() {
         .unwrap_or(5);
     let json_file = value("--json");
 
-    let engine = DockerEngine::connect()
+    let choice = EngineChoice {
+        kind: value("--engine")
+            .map(|e| e.parse().unwrap_or_else(|e| panic!("--engine: {e}")))
+            .unwrap_or(EngineKind::Docker),
+        kubeconfig: value("--kubeconfig")
+            .map(Into::into)
+            .or_else(kubeconfig_from_env),
+        ..Default::default()
+    };
+    if choice.kind == EngineKind::Docker {
+        if let Some(reason) = missing_images(&Topology::default_topology())
+            .await
+            .expect("Docker answers")
+        {
+            println!("SKIPPED: benchmark: {reason}");
+            return;
+        }
+    }
+    // The prebuilt image, made once before timing (and loaded onto a cluster's nodes).
+    let image = "fabx/examplecc-bench:prebuilt";
+    let builder = fabx::engine::connect(&choice, "fabx-bench")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(reason) = missing_images(&Topology::default_topology())
-        .await
-        .expect("Docker answers")
-    {
-        println!("SKIPPED: benchmark: {reason}");
-        return;
-    }
-    // The prebuilt image, made once before timing.
-    let image = "fabx/examplecc-bench:prebuilt";
-    fabx::chaincode_image::build_chaincode_image(&engine, EXAMPLECC.as_ref(), image, &mut |_| {})
+    fabx::chaincode_image::build_chaincode_image(&*builder, EXAMPLECC.as_ref(), image, &mut |_| {})
         .await
         .unwrap_or_else(|e| panic!("building the prebuilt image: {e}"));
 
@@ -146,7 +161,7 @@ async fn main() {
     let mut cycle_totals = Vec::new();
     for i in 1..=cycles {
         let started = Instant::now();
-        cycle(&engine, image, &mut phases, &steps).await;
+        cycle(&choice, image, &mut phases, &steps).await;
         cycle_totals.push(started.elapsed());
         eprintln!(
             "cycle {i}/{cycles}: {:.2}s",
@@ -155,8 +170,9 @@ async fn main() {
     }
 
     println!(
-        "\nfabx benchmark: {cycles} cycles on {} (seconds)\n",
-        Topology::default_topology().images.peer
+        "\nfabx benchmark: {cycles} cycles on {} with the {} engine (seconds)\n",
+        Topology::default_topology().images.peer,
+        choice.kind.as_str()
     );
     println!(
         "{:<44} {:>8} {:>8} {:>8} {:>8}",
