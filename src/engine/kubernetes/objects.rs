@@ -125,8 +125,18 @@ impl KubeEngine {
             .and_then(|ns| ns.metadata.uid)
             .unwrap_or_default();
         let gone = await_condition(namespaces, &self.namespace, conditions::is_deleted(&uid));
-        match tokio::time::timeout(DELETE_TIMEOUT, gone).await {
-            Ok(Ok(_)) => self.await_volumes_released().await,
+        let gone = crate::profile::timed(
+            || format!("wait for namespace {} to be deleted", self.namespace),
+            tokio::time::timeout(DELETE_TIMEOUT, gone),
+        );
+        match gone.await {
+            Ok(Ok(_)) => {
+                crate::profile::timed(
+                    || format!("wait for the volumes of {} to be deleted", self.namespace),
+                    self.await_volumes_released(),
+                )
+                .await
+            }
             Ok(Err(e)) => Err(KubeError::Api {
                 action: "wait for the deletion of".into(),
                 object: format!("namespace {}", self.namespace),
@@ -334,8 +344,11 @@ impl KubeEngine {
                 .map(|(k, (path, _, mode))| KeyToPath {
                     key: format!("f{k}"),
                     path: path.clone(),
-                    // Executables (the builders) stay executable; keys only for the owner.
-                    mode: Some(if mode & 0o111 != 0 {
+                    // Files handed over keep their mode (a chaincode may run as any user);
+                    // executables (the builders) stay executable; keys only for the owner.
+                    mode: Some(if force_secret {
+                        (mode & 0o777) as i32
+                    } else if mode & 0o111 != 0 {
                         0o755
                     } else if is_secret(std::slice::from_ref(&files[k])) {
                         0o600

@@ -467,3 +467,85 @@ impl KubeEngine {
 fn shell_quote(arg: &str) -> String {
     format!("'{}'", arg.replace('\'', r"'\''"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+        ContainerStatus, PodStatus,
+    };
+
+    fn pod(state: ContainerState, restarts: i32) -> Pod {
+        Pod {
+            metadata: kube::api::ObjectMeta {
+                name: Some("peer0-org1-example-com-0".into()),
+                ..Default::default()
+            },
+            status: Some(PodStatus {
+                container_statuses: Some(vec![ContainerStatus {
+                    name: CONTAINER.into(),
+                    image: "hyperledger/fabric-peer:9.9".into(),
+                    restart_count: restarts,
+                    state: Some(state),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn waiting(reason: &str) -> ContainerState {
+        ContainerState {
+            waiting: Some(ContainerStateWaiting {
+                reason: Some(reason.into()),
+                message: Some("details".into()),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_image_names_the_pod_the_image_and_the_fix() {
+        let problem = start_problem(&pod(waiting("ErrImageNeverPull"), 0))
+            .expect("a missing image cannot start")
+            .to_string();
+        assert!(
+            problem.starts_with("pod peer0-org1-example-com-0 cannot start: image hyperledger/fabric-peer:9.9 is not present on the cluster's nodes (ErrImageNeverPull)"),
+            "{problem}"
+        );
+        assert!(problem.contains("kind load docker-image hyperledger/fabric-peer:9.9"));
+        let pulled = start_problem(&pod(waiting("ImagePullBackOff"), 0))
+            .unwrap()
+            .to_string();
+        assert!(
+            pulled.contains("cannot be pulled (ImagePullBackOff)"),
+            "{pulled}"
+        );
+        // Still starting: no problem yet.
+        assert!(start_problem(&pod(waiting("ContainerCreating"), 0)).is_none());
+    }
+
+    #[test]
+    fn states_read_like_container_states() {
+        let running = ContainerState {
+            running: Some(ContainerStateRunning::default()),
+            ..Default::default()
+        };
+        let terminated = ContainerState {
+            terminated: Some(ContainerStateTerminated::default()),
+            ..Default::default()
+        };
+        assert_eq!(state_of(Some(&[pod(running.clone(), 0)])), "running");
+        assert_eq!(state_of(Some(&[pod(terminated, 0)])), "exited");
+        assert_eq!(
+            state_of(Some(&[pod(waiting("ContainerCreating"), 0)])),
+            "pending (ContainerCreating)"
+        );
+        assert_eq!(state_of(None), "pending");
+        // A chaincode restarted by its Deployment has exited once.
+        assert!(exited(&pod(running.clone(), 1)));
+        assert!(!exited(&pod(running, 0)));
+    }
+}
