@@ -206,6 +206,9 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
             ro(&layout.tlsca_bundle(), container::TLSCA),
             ro(&layout.peer_config(), container::PEER_CONFIG),
             ro(&layout.builders(), container::BUILDERS),
+            // Each channel's configtx.yaml, for an admin's own channel updates from the
+            // peer (a ConfigMap on Kubernetes).
+            ro(&layout.configtx(), container::CONFIGTX),
         ],
         network: topology.network.clone(),
         aliases: vec![node.host.clone()],

@@ -109,9 +109,92 @@ impl KubeEngine {
         }
     }
 
+    /// Stops every pod at once: the controllers go first (so nothing starts a pod again),
+    /// then the pods without a grace period. Their ledgers are being deleted anyway, and
+    /// the namespace controller otherwise waits out each pod's termination.
+    async fn stop_pods_now(&self) -> Result<()> {
+        let ours = ListParams::default().labels(&format!("{MANAGED_BY}=fabx"));
+        let background = DeleteParams::background();
+        let sets: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
+        let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let (sets, deployments) = futures_util::future::join(
+            sets.delete_collection(&background, &ours),
+            deployments.delete_collection(&background, &ours),
+        )
+        .await;
+        for (result, resource) in [
+            (sets.map(|_| ()), "statefulsets"),
+            (deployments.map(|_| ()), "deployments"),
+        ] {
+            if let Err(e) = result {
+                return Err(self
+                    .fail("deletecollection", resource, &self.namespace, e)
+                    .into());
+            }
+        }
+        pods.delete_collection(&DeleteParams::default().grace_period(0), &ours)
+            .await
+            .map_err(|e| self.fail("deletecollection", "pods", &self.namespace, e))?;
+        // The rest too: the namespace controller takes seconds to start on its content,
+        // and finalizes an empty namespace at once.
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
+        let claims: Api<PersistentVolumeClaim> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
+        let service_names: Vec<String> = services
+            .list(&ours)
+            .await
+            .map_err(|e| self.fail("list", "services", &self.namespace, e))?
+            .items
+            .into_iter()
+            .filter_map(|s| s.metadata.name)
+            .collect();
+        let background = &background;
+        let service_deletes = service_names.iter().map(|name| {
+            let services = services.clone();
+            async move { services.delete(name, background).await.map(|_| ()) }
+        });
+        let (secrets, maps, claims, services) = futures_util::future::join4(
+            secrets.delete_collection(background, &ours),
+            maps.delete_collection(background, &ours),
+            claims.delete_collection(background, &ours),
+            futures_util::future::join_all(service_deletes),
+        )
+        .await;
+        for (result, resource) in [
+            (secrets.map(|_| ()), "secrets"),
+            (maps.map(|_| ()), "configmaps"),
+            (claims.map(|_| ()), "persistentvolumeclaims"),
+        ]
+        .into_iter()
+        .chain(services.into_iter().map(|r| (r, "services")))
+        {
+            match result {
+                Err(e) if !names::is_not_found(&e) => {
+                    return Err(self.fail("delete", resource, &self.namespace, e).into())
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes the namespace and waits until it and everything in it is gone.
     pub(super) async fn delete_namespace(&self) -> Result<()> {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        match namespaces.get_opt(&self.namespace).await {
+            Ok(Some(_)) => {
+                crate::profile::timed(
+                    || format!("stop the pods of {}", self.namespace),
+                    self.stop_pods_now(),
+                )
+                .await?
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(self.fail("get", "namespaces", &self.namespace, e).into()),
+        }
         let deleted = match namespaces
             .delete(&self.namespace, &DeleteParams::background())
             .await
