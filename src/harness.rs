@@ -1,8 +1,9 @@
 //! A Fabric network for other projects' `#[tokio::test]`s.
 //!
 //! Each [`TestNetwork`] is isolated (its own Docker network, container names, labels and
-//! state directory, no host ports), so tests run in parallel. It is torn down when
-//! dropped, also when the test panics.
+//! state directory, no host ports; on Kubernetes its own namespace), so tests run in
+//! parallel. It is torn down when dropped, also when the test panics. The engine is
+//! Docker unless `FABX_ENGINE=kubernetes` (or [`TestNetwork::start_on`]) says otherwise.
 //!
 //! ```no_run
 //! # async fn example() -> fabx::Result<()> {
