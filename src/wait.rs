@@ -132,18 +132,18 @@ pub async fn await_log_after(
                 .flatten()
                 .unwrap_or_else(|| "removed".into());
             Err(WaitError::Stopped {
-                container: container.to_string(),
+                container: engine.describe(container).await,
                 condition: condition.name,
                 state,
                 tail: tail(engine, container).await,
             })
         }
         Ok(Err(FindError::Logs(reason))) => Err(WaitError::Logs {
-            container: container.to_string(),
+            container: engine.describe(container).await,
             reason,
         }),
         Err(_) => Err(WaitError::Timeout {
-            container: container.to_string(),
+            container: engine.describe(container).await,
             condition: condition.name,
             needle: condition.needle,
             timeout,

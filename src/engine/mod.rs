@@ -141,6 +141,11 @@ pub trait Engine: Send + Sync + 'static {
     /// Resolves when the workload's process stops (or it is gone).
     async fn await_exit(&self, name: &str);
 
+    /// The workload as an error names it, with what a user looks it up by (a pod).
+    async fn describe(&self, name: &str) -> String {
+        name.to_string()
+    }
+
     async fn exec(&self, name: &str, cmd: &[String], env: &[String]) -> Result<ExecOutput>;
     /// Puts files into a directory of a running workload.
     async fn upload(&self, name: &str, dir: &str, files: &[UploadFile]) -> Result<()>;

@@ -408,6 +408,18 @@ impl Engine for KubeEngine {
         self.await_pod_exit(name).await
     }
 
+    async fn describe(&self, name: &str) -> String {
+        let pods = self.pod_names(&object_name(name)).await;
+        match pods.as_slice() {
+            [] => format!("{name} (no pod yet, namespace {})", self.namespace),
+            pods => format!(
+                "{name} (pod {}, namespace {})",
+                pods.join(", "),
+                self.namespace
+            ),
+        }
+    }
+
     async fn exec(&self, name: &str, cmd: &[String], env: &[String]) -> Result<ExecOutput> {
         crate::profile::timed(
             || format!("exec {name}: {}", crate::profile::short(cmd)),

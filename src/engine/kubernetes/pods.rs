@@ -159,6 +159,14 @@ impl KubeEngine {
         Ok(by)
     }
 
+    /// The names of the workload's pods (none when they cannot be listed).
+    pub(super) async fn pod_names(&self, workload: &str) -> Vec<String> {
+        self.pods_of(workload)
+            .await
+            .map(|pods| pods.iter().map(pod_name).collect())
+            .unwrap_or_default()
+    }
+
     pub(super) async fn workload_state(&self, name: &str) -> Result<Option<String>> {
         let workload = object_name(name);
         let exists = self
