@@ -225,6 +225,14 @@ async fn harness_runs_a_test_network_on_kubernetes() {
     common::examplecc_main_job(&net).await;
     let logs = net.logs("peer0.org1.example.com").await.unwrap();
     assert!(logs.contains("Started peer with ID"), "{logs}");
+    // What a wait error names: the workload, its pod and the namespace.
+    let container = net.topology().container_name("peer0.org1.example.com");
+    let described = net.network().engine.describe(&container).await;
+    let pod = format!("{}-0", fabx::engine::kubernetes::object_name(&container));
+    assert_eq!(
+        described,
+        format!("{container} (pod {pod}, namespace {namespace})")
+    );
     let outcome = net.teardown().await.unwrap();
     assert!(outcome.network_removed, "{outcome:?}");
     assert!(namespaces.get_opt(&namespace).await.unwrap().is_none());
