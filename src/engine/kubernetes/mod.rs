@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use names::{label_value_ok, object_name};
+pub use names::object_name;
 
 /// Label on every object fabx creates on a cluster (`app.kubernetes.io/managed-by`).
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -110,6 +110,8 @@ pub struct KubeEngine {
     context: String,
     server: String,
     forwards: Arc<forward::Forwards>,
+    /// The cluster's default StorageClass (None: none), once asked.
+    storage_class: Arc<tokio::sync::OnceCell<Option<String>>>,
     /// A local Docker engine, for building chaincode images (connected when first needed).
     docker: Arc<tokio::sync::OnceCell<std::result::Result<super::docker::DockerEngine, String>>>,
 }
@@ -174,20 +176,9 @@ impl KubeEngine {
             namespace: namespace.to_string(),
             context,
             server,
+            storage_class: Arc::new(tokio::sync::OnceCell::new()),
             docker: Arc::new(tokio::sync::OnceCell::new()),
         })
-    }
-
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    pub fn context(&self) -> &str {
-        &self.context
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
     }
 
     fn pods(&self) -> Api<Pod> {

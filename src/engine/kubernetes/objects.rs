@@ -109,10 +109,10 @@ impl KubeEngine {
         }
     }
 
-    /// Stops every pod at once: the controllers go first (so nothing starts a pod again),
-    /// then the pods without a grace period. Their ledgers are being deleted anyway, and
-    /// the namespace controller otherwise waits out each pod's termination.
-    async fn stop_pods_now(&self) -> Result<()> {
+    /// Deletes what fabx put in the namespace, at once: the controllers first (so nothing
+    /// starts a pod again), then the pods without a grace period (their ledgers are being
+    /// deleted anyway), then Secrets, ConfigMaps, claims and Services.
+    async fn empty_namespace(&self) -> Result<()> {
         let ours = ListParams::default().labels(&format!("{MANAGED_BY}=fabx"));
         let background = DeleteParams::background();
         let sets: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
@@ -187,8 +187,8 @@ impl KubeEngine {
         match namespaces.get_opt(&self.namespace).await {
             Ok(Some(_)) => {
                 crate::profile::timed(
-                    || format!("stop the pods of {}", self.namespace),
-                    self.stop_pods_now(),
+                    || format!("delete the objects in {}", self.namespace),
+                    self.empty_namespace(),
                 )
                 .await?
             }
@@ -354,8 +354,16 @@ impl KubeEngine {
         Ok(aliases)
     }
 
-    /// The name of the default StorageClass, if the cluster has one.
+    /// The name of the default StorageClass, asked once per engine (every node's pod
+    /// template needs it).
     async fn default_storage_class(&self) -> Result<Option<String>> {
+        self.storage_class
+            .get_or_try_init(|| self.find_default_storage_class())
+            .await
+            .cloned()
+    }
+
+    async fn find_default_storage_class(&self) -> Result<Option<String>> {
         let classes: Api<StorageClass> = Api::all(self.client.clone());
         let list = match classes.list(&ListParams::default()).await {
             Ok(list) => list,

@@ -169,16 +169,23 @@ impl KubeEngine {
 
     pub(super) async fn workload_state(&self, name: &str) -> Result<Option<String>> {
         let workload = object_name(name);
-        let exists = self
+        Ok(self
             .list_workloads(&[])
             .await?
-            .iter()
-            .any(|w| object_name(&w.name) == workload);
-        if !exists {
-            return Ok(None);
-        }
-        let pods = self.pods_of(&workload).await?;
-        Ok(Some(state_of(Some(&pods))))
+            .into_iter()
+            .find(|w| object_name(&w.name) == workload)
+            .map(|w| w.state))
+    }
+
+    /// Events of the workload's pods, the current ones first.
+    fn watch_pods(
+        &self,
+        workload: &str,
+    ) -> impl futures_util::Stream<Item = std::result::Result<watcher::Event<Pod>, watcher::Error>>
+           + Send
+           + use<> {
+        let config = watcher::Config::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
+        watcher::watcher(self.pods(), config).default_backoff()
     }
 
     /// The name of the workload's running pod; a pod still starting is waited for (at
@@ -188,11 +195,7 @@ impl KubeEngine {
         if let Some(pod) = pods.iter().find(|p| running(p)) {
             return Ok(pod_name(pod));
         }
-        let config = watcher::Config::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
-        let mut events = watcher::watcher(self.pods(), config)
-            .default_backoff()
-            .applied_objects()
-            .boxed();
+        let mut events = self.watch_pods(workload).applied_objects().boxed();
         let found = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(pod) = events.next().await {
                 let pod = pod.map_err(|e| KubeError::Api {
@@ -226,11 +229,7 @@ impl KubeEngine {
     /// Waits until a pod of the workload has started its container; fails at once when it
     /// cannot (its image is missing, its configuration is wrong).
     async fn await_started(&self, workload: &str) -> std::result::Result<String, String> {
-        let config = watcher::Config::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
-        let mut events = watcher::watcher(self.pods(), config)
-            .default_backoff()
-            .applied_objects()
-            .boxed();
+        let mut events = self.watch_pods(workload).applied_objects().boxed();
         while let Some(pod) = events.next().await {
             let pod = pod.map_err(|e| e.to_string())?;
             if let Some(problem) = start_problem(&pod) {
@@ -245,10 +244,7 @@ impl KubeEngine {
 
     pub(super) async fn await_pod_exit(&self, name: &str) {
         let workload = object_name(name);
-        let config = watcher::Config::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
-        let mut events = watcher::watcher(self.pods(), config)
-            .default_backoff()
-            .boxed();
+        let mut events = self.watch_pods(&workload).boxed();
         while let Some(event) = events.next().await {
             match event {
                 Ok(watcher::Event::Delete(_)) => return,
