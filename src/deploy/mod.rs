@@ -2,7 +2,7 @@
 //!
 //! check network → three branches at once: (image → run the chaincode servers and wait
 //! until they accept connections), (install on every peer of the channel), (read the
-//! committed definition → approve for every org → check commit readiness → commit) →
+//! committed definition → approve for every org → commit) →
 //! init, once all three are done. A redeploy of the same definition and packages runs no
 //! lifecycle transaction; a changed one bumps the sequence by itself.
 
@@ -316,11 +316,10 @@ impl Network {
             self.approve_all(&definition, &servers, reporter).await?;
             step(
                 reporter,
-                "check commit readiness",
-                self.await_commit_readiness(&definition),
+                "commit",
+                self.commit_approved(&definition, reporter),
             )
             .await?;
-            step(reporter, "commit", self.commit(&definition)).await?;
             Ok((definition, unchanged, true))
         };
         let (servers_done, installed, definition_done) =

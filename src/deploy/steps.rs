@@ -279,6 +279,29 @@ impl Network {
         }
     }
 
+    /// Commits right after the approvals, without polling commit readiness first: each
+    /// org's approval waited for its commit on that org's own peer, and exactly those
+    /// peers endorse the commit. Only if another org's approval has not yet reached one of
+    /// them (their endorsements then differ) is readiness polled, and the commit sent again.
+    pub(super) async fn commit_approved(
+        &self,
+        definition: &Definition,
+        reporter: &dyn Reporter,
+    ) -> Result<()> {
+        match self.commit(definition).await {
+            Err(Error::Command { message, .. }) if approvals_still_spreading(&message) => {
+                step(
+                    reporter,
+                    "check commit readiness",
+                    self.await_commit_readiness(definition),
+                )
+                .await?;
+                self.commit(definition).await
+            }
+            other => other,
+        }
+    }
+
     pub(super) async fn commit(&self, definition: &Definition) -> Result<()> {
         let commit = LifecycleCommand::Commit {
             orderer: self.orderer_endpoint().await?,
@@ -453,5 +476,31 @@ const POLICY_FAILURE: &str = "ENDORSEMENT_POLICY_FAILURE";
 /// What the peer answers to an approval it already has.
 const ALREADY_APPROVED: &str = "with unchanged content";
 
+/// Whether a commit failed because an approval had not reached every endorsing peer: the
+/// peers read different approvals, or one found its own org's approval missing.
+fn approvals_still_spreading(message: &str) -> bool {
+    message.contains("ProposalResponsePayloads do not match")
+        || message.contains("chaincode definition not agreed to by this org")
+}
+
 /// How long commit readiness is polled for every org's approval to arrive.
 const COMMIT_READINESS_BOUND: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::approvals_still_spreading;
+
+    #[test]
+    fn differing_endorsements_and_a_missing_own_approval_mean_approvals_are_spreading() {
+        // As Fabric 2.5's CLI and _lifecycle word them.
+        assert!(approvals_still_spreading(
+            "Error: failed to create signed transaction: ProposalResponsePayloads do not match (base64): 'CiA...' vs 'CiB...'"
+        ));
+        assert!(approvals_still_spreading(
+            "Error: proposal failed with status: 500 - failed to invoke backing implementation of 'CommitChaincodeDefinition': chaincode definition not agreed to by this org (Org2MSP)"
+        ));
+        assert!(!approvals_still_spreading(
+            "Error: proposal failed with status: 500 - requested sequence is 3, but new definition must be sequence 2"
+        ));
+    }
+}
