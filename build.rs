@@ -12,6 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "orderer/smartbft/configuration.proto",
         "peer/configuration.proto",
         "discovery/protocol.proto",
+        "peer/peer.proto",
+        "peer/events.proto",
+        "orderer/ab.proto",
     ];
     let fds = protox::compile(roots, ["src/protos"])?;
     tonic_prost_build::configure()

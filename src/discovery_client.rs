@@ -141,8 +141,13 @@ impl ClientIdentity {
         signature.to_der().as_bytes().to_vec()
     }
 
+    /// SHA-256 of the TLS client certificate, as channel headers bind a request to it.
+    pub(crate) fn tls_cert_hash(&self) -> &[u8] {
+        &self.tls_cert_hash
+    }
+
     /// `msp.SerializedIdentity`, as Fabric identifies a client: MSP ID and certificate PEM.
-    fn serialized(&self) -> Vec<u8> {
+    pub(crate) fn serialized(&self) -> Vec<u8> {
         msp::SerializedIdentity {
             mspid: self.msp_id.clone(),
             id_bytes: self.signing_cert_pem.clone(),
@@ -303,30 +308,13 @@ impl DiscoveryConnection {
         tls_ca_pem: &[u8],
         identity: ClientIdentity,
     ) -> Result<Self, DiscoveryError> {
-        let failed = |message: String| DiscoveryError::Connect {
-            address,
-            server_name: server_name.to_string(),
-            message,
-        };
-        let tls = ClientTlsConfig::new()
-            .domain_name(server_name)
-            .ca_certificate(Certificate::from_pem(tls_ca_pem))
-            .identity(Identity::from_pem(
-                &identity.tls_cert_pem,
-                &identity.tls_key_pem,
-            ));
-        let endpoint = Endpoint::from_shared(format!("https://{address}"))
-            .and_then(|endpoint| endpoint.tls_config(tls))
-            .map_err(|e| failed(error_chain(&e)))?;
-        let channel = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect())
+        let channel = tls_channel(address, server_name, tls_ca_pem, &identity)
             .await
-            .map_err(|_| {
-                failed(format!(
-                    "no connection within {}s",
-                    CONNECT_TIMEOUT.as_secs()
-                ))
-            })?
-            .map_err(|e| failed(error_chain(&e)))?;
+            .map_err(|message| DiscoveryError::Connect {
+                address,
+                server_name: server_name.to_string(),
+                message,
+            })?;
         Ok(DiscoveryConnection {
             client: DiscoveryClient::new(channel),
             server_name: server_name.to_string(),
@@ -391,6 +379,31 @@ impl DiscoveryConnection {
             .map_err(|status| rpc_error(status_text(status.code(), status.message())))?;
         Ok(response.into_inner())
     }
+}
+
+/// A gRPC channel over TLS to `address`, verifying that the server's certificate is for
+/// `server_name` and issued by `tls_ca_pem`, and presenting the identity's TLS client
+/// certificate (discovery requires it; other services accept it). The error says why.
+pub(crate) async fn tls_channel(
+    address: SocketAddr,
+    server_name: &str,
+    tls_ca_pem: &[u8],
+    identity: &ClientIdentity,
+) -> Result<Channel, String> {
+    let tls = ClientTlsConfig::new()
+        .domain_name(server_name)
+        .ca_certificate(Certificate::from_pem(tls_ca_pem))
+        .identity(Identity::from_pem(
+            &identity.tls_cert_pem,
+            &identity.tls_key_pem,
+        ));
+    let endpoint = Endpoint::from_shared(format!("https://{address}"))
+        .and_then(|endpoint| endpoint.tls_config(tls))
+        .map_err(|e| error_chain(&e))?;
+    tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect())
+        .await
+        .map_err(|_| format!("no connection within {}s", CONNECT_TIMEOUT.as_secs()))?
+        .map_err(|e| error_chain(&e))
 }
 
 /// Reads the one result of `response` with `read`; what cannot be read is Unparseable as

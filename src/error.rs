@@ -31,6 +31,8 @@ pub enum Error {
     Participation(#[from] crate::participation::ParticipationError),
     #[error(transparent)]
     Discovery(#[from] crate::discovery_client::DiscoveryError),
+    #[error(transparent)]
+    PeerCall(#[from] crate::peer_client::PeerClientError),
     #[error("orderer.type bft needs Fabric 3 images, but {image} is {version} (set images.peer and images.orderer to hyperledger/fabric-peer:3.1 and hyperledger/fabric-orderer:3.1, or use orderer.type etcdraft)")]
     BftNeedsFabric3 { image: String, version: String },
     #[error("host port {port} for {node} is already in use (stop what uses it, or change or remove that host port in the topology)")]

@@ -26,3 +26,6 @@ pub mod gossip {
 pub mod discovery {
     include!(concat!(env!("OUT_DIR"), "/discovery.rs"));
 }
+pub mod rwset {
+    include!(concat!(env!("OUT_DIR"), "/rwset.rs"));
+}

@@ -1,10 +1,10 @@
 //! Calling a deployed chaincode: invoke (endorsed by every org, waits for the commit)
 //! and query (evaluated on one org's peer).
 
-use crate::deploy::lifecycle::{ctor, ChaincodeCommand};
-use crate::deploy::{chaincode_error, unquote};
+use crate::deploy::lifecycle::ctor;
 use crate::error::{Error, Result};
-use crate::network::{Check, Network};
+use crate::network::Network;
+use crate::peer_client::Invocation;
 
 /// What a committed invoke returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,23 +23,10 @@ impl Call {
         Call(ctor(function, args))
     }
 
-    /// The peer CLI's `-c` form, checked to be a JSON object with `Args` or `args`.
+    /// The peer CLI's `-c` form, checked to be a JSON object with an `Args` (or `args`)
+    /// array of strings.
     pub fn from_ctor(json: &str) -> Result<Call> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::InvalidArgument {
-                what: format!("--ctor {json:?}: {e}"),
-                fix: r#"give JSON such as {"Args":["query","a"]}"#.into(),
-            })?;
-        if value
-            .get("Args")
-            .or_else(|| value.get("args"))
-            .is_none_or(|a| !a.is_array())
-        {
-            return Err(Error::InvalidArgument {
-                what: format!("--ctor {json:?}: no Args array"),
-                fix: r#"give JSON such as {"Args":["query","a"]}"#.into(),
-            });
-        }
+        ctor_args(json)?;
         Ok(Call(json.to_string()))
     }
 }
@@ -74,21 +61,60 @@ impl CallOptions {
         self
     }
 
-    /// The peer CLI's `--transient` JSON: values are bytes, so base64 in JSON.
-    fn transient_json(&self) -> Option<String> {
-        use base64::Engine as _;
-        (!self.transient.is_empty()).then(|| {
-            let map: serde_json::Map<String, serde_json::Value> = self
-                .transient
-                .iter()
-                .map(|(k, v)| {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(v);
-                    (k.clone(), serde_json::Value::String(encoded))
-                })
-                .collect();
-            serde_json::Value::Object(map).to_string()
+    /// Transient data as the proposal carries it: values as bytes.
+    fn transient_map(&self) -> std::collections::HashMap<String, Vec<u8>> {
+        self.transient
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn invocation(&self, name: &str, call: &Call) -> Result<Invocation> {
+        Ok(Invocation {
+            chaincode: name.to_string(),
+            args: ctor_args(&call.0)?,
+            is_init: false,
+            transient: self.transient_map(),
         })
     }
+}
+
+/// The arguments of a constructor JSON (`{"Args":[...]}`, or `args`) as bytes.
+pub fn ctor_args(json: &str) -> Result<Vec<Vec<u8>>> {
+    let bad = |problem: &str| Error::InvalidArgument {
+        what: format!("--ctor {json:?}: {problem}"),
+        fix: r#"give JSON such as {"Args":["query","a"]}"#.into(),
+    };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
+    let object = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
+    // As the peer CLI reads it (Go's JSON: keys in any case): `Function`, if given,
+    // goes before `Args`.
+    let field = |name: &str| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let args = field("args")
+        .and_then(|a| a.as_array())
+        .ok_or_else(|| bad("no Args array"))?;
+    let function = match field("function") {
+        None => None,
+        Some(f) => Some(f.as_str().ok_or_else(|| bad("Function must be a string"))?),
+    };
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .ok_or_else(|| bad("every argument must be a string"))
+        })
+        .collect::<Result<_>>()?;
+    Ok(function
+        .into_iter()
+        .filter(|f| !f.is_empty())
+        .chain(args)
+        .map(|a| a.as_bytes().to_vec())
+        .collect())
 }
 
 /// `KEY=VALUE` of `--transient`.
@@ -121,28 +147,8 @@ impl Network {
         } else {
             self.named_peers(&options.peers)?
         };
-        let stderr = self
-            .invoke_ctor(
-                &channel,
-                name,
-                &call.0,
-                false,
-                &endorsers,
-                options.transient_json(),
-            )
-            .await?;
-        parse_invoke_result(&stderr).ok_or_else(|| {
-            let peer = endorsers
-                .first()
-                .map(|p| p.host.clone())
-                .unwrap_or_default();
-            Error::unparseable(
-                &self.topology.container_name(&peer),
-                &format!("peer chaincode invoke -C {channel} -n {name} -c {}", call.0),
-                "a line with `result: status:...`",
-                &stderr,
-            )
-        })
+        self.submit(&endorsers, &channel, &options.invocation(name, call)?)
+            .await
     }
 
     /// Queries `name` on the default channel on a peer of `org` (default: the channel's
@@ -168,19 +174,10 @@ impl Network {
             None => self.committing_peer(&channel)?,
         };
         self.check_on_channel(&peer, &channel)?;
-        let query = ChaincodeCommand::Query {
-            channel,
-            name: name.to_string(),
-            ctor: call.0.clone(),
-            transient: options.transient_json(),
-        };
-        let output = self.peer_with(&peer, &query, Check::Unchecked).await?;
-        if !output.success() {
-            return Err(chaincode_error(name, &output.last_error_line()));
-        }
-        // The CLI prints the payload and a newline.
-        let payload = output.stdout.strip_suffix('\n').unwrap_or(&output.stdout);
-        Ok(payload.to_string())
+        let payload = self
+            .evaluate(&peer, &channel, &options.invocation(name, call)?)
+            .await?;
+        Ok(String::from_utf8_lossy(&payload).into_owned())
     }
 
     /// Peers by host name or MSP ID, each once.
@@ -194,24 +191,4 @@ impl Network {
         }
         Ok(peers)
     }
-}
-
-/// Reads `... result: status:200 payload:"80"` from the CLI's log output.
-pub fn parse_invoke_result(stderr: &str) -> Option<InvokeResult> {
-    let result = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.split_once("result: ").map(|(_, r)| r))?;
-    let status = result
-        .split_once("status:")?
-        .1
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let payload = result
-        .split_once("payload:")
-        .map(|(_, p)| unquote(p.trim()))
-        .unwrap_or_default();
-    Some(InvokeResult { status, payload })
 }

@@ -25,6 +25,7 @@ pub mod layout;
 pub mod lock;
 pub mod network;
 pub mod participation;
+pub mod peer_client;
 pub mod peer_config;
 pub mod profile;
 pub mod reporter;

@@ -428,14 +428,17 @@ impl Network {
     /// Calls the init function; false if this version was already initialized (Fabric
     /// tracks initialization per version, so a new sequence may need none).
     async fn init(&self, definition: &Definition, call: &str) -> Result<bool> {
+        let invocation = crate::peer_client::Invocation {
+            chaincode: definition.name.clone(),
+            args: crate::invoke::ctor_args(call)?,
+            is_init: true,
+            ..Default::default()
+        };
         match self
-            .invoke_ctor(
-                &definition.channel,
-                &definition.name,
-                call,
-                true,
+            .submit(
                 &self.default_endorsers(&definition.channel)?,
-                None,
+                &definition.channel,
+                &invocation,
             )
             .await
         {

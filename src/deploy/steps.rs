@@ -1,9 +1,9 @@
 //! The deploy steps that talk to peers: reading the committed definition, installing,
 //! approving, committing and invoking.
 
-use super::lifecycle::{ChaincodeCommand, Definition, Endorser, LifecycleCommand, OrdererEndpoint};
+use super::lifecycle::{Definition, Endorser, LifecycleCommand, OrdererEndpoint};
 use super::output::{
-    chaincode_error, installed_package_id, parse_approvals, parse_approved_package, parse_committed,
+    installed_package_id, parse_approvals, parse_approved_package, parse_committed,
 };
 use super::package::Package;
 use super::servers::{serving, ChaincodeServer};
@@ -409,48 +409,14 @@ impl Network {
         Ok(OrdererEndpoint::of(first))
     }
 
-    /// Invokes with a constructor, endorsed by `endorsers` (the first submits), and waits
-    /// for the commit; returns what the CLI logged (the result line). A transaction the
-    /// endorsement policy rejects is an error naming the policy.
-    pub(crate) async fn invoke_ctor(
+    /// The error for a transaction the endorsement policy invalidated, naming the policy
+    /// (read back from the committed definition) and the orgs that endorsed.
+    pub(crate) async fn policy_not_met(
         &self,
         channel: &str,
         name: &str,
-        ctor: &str,
-        is_init: bool,
         endorsers: &[Node],
-        transient: Option<String>,
-    ) -> Result<String> {
-        let submitter = endorsers.first().ok_or_else(|| Error::InvalidArgument {
-            what: "an invoke with no endorsing peer".into(),
-            fix: "name at least one peer with --peer".into(),
-        })?;
-        for peer in endorsers {
-            self.check_on_channel(peer, channel)?;
-        }
-        let invoke = ChaincodeCommand::Invoke {
-            orderer: self.orderer_endpoint().await?,
-            channel: channel.to_string(),
-            name: name.to_string(),
-            ctor: ctor.to_string(),
-            endorsers: endorsers.iter().map(Endorser::of).collect(),
-            is_init,
-            transient,
-        };
-        let output = self.peer_with(submitter, &invoke, Check::Unchecked).await?;
-        if !output.success() {
-            let message = output.last_error_line();
-            if message.contains(POLICY_FAILURE) {
-                return Err(self.policy_not_met(channel, name, endorsers).await);
-            }
-            return Err(chaincode_error(name, &message));
-        }
-        Ok(output.stderr)
-    }
-
-    /// The error for a transaction the endorsement policy invalidated, naming the policy
-    /// (read back from the committed definition) and the orgs that endorsed.
-    async fn policy_not_met(&self, channel: &str, name: &str, endorsers: &[Node]) -> Error {
+    ) -> Error {
         let policy = match self.committed(channel, name).await {
             Ok(Some(c)) => {
                 crate::endorsement::describe_validation_parameter(&c.validation_parameter)
@@ -469,9 +435,6 @@ impl Network {
         }
     }
 }
-
-/// How the peer CLI reports a transaction the endorsement policy invalidated.
-const POLICY_FAILURE: &str = "ENDORSEMENT_POLICY_FAILURE";
 
 /// What the peer answers to an approval it already has.
 const ALREADY_APPROVED: &str = "with unchanged content";

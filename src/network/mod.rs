@@ -6,6 +6,7 @@ pub mod connection_profile;
 pub mod down;
 pub mod logs;
 mod owner;
+mod peer_calls;
 mod resume;
 pub mod status;
 mod up;

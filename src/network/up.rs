@@ -10,12 +10,10 @@
 
 use super::{down, Network};
 use crate::channel_config::{self, FabricMajor};
-use crate::commands::PeerCommand;
 use crate::containers::{labels, node_spec};
-use crate::docker::{UploadFile, LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::docker::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
 use crate::engine::{EngineKind, NodeService, WorkloadSpec};
 use crate::error::{Error, Result};
-use crate::layout::{container, container_channel_block};
 use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
 use crate::participation::ParticipationClient;
 use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
@@ -392,19 +390,7 @@ impl Network {
         first_joined: &tokio::sync::watch::Sender<JoinGate>,
     ) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
-        let file = UploadFile {
-            name: format!("{channel}.block"),
-            contents: block.to_vec(),
-            mode: 0o644,
-        };
-        // The block goes in while the peer starts.
-        let (ready, uploaded) = futures_util::future::join(
-            await_log(&*self.engine, &container, PEER_READY, READY_TIMEOUT),
-            self.engine.upload(&container, container::CHANNEL, &[file]),
-        )
-        .await;
-        ready?;
-        uploaded?;
+        await_log(&*self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
         let first = self.channel_peers(channel)?.first() == Some(&peer);
         if !first {
             let gate = first_joined
@@ -417,10 +403,8 @@ impl Network {
                 return Ok(());
             }
         }
-        let join = PeerCommand::ChannelJoin {
-            block: container_channel_block(channel),
-        };
-        self.peer(&peer, &join).await?;
+        // From fabx over gRPC, as the org's admin: no peer CLI started in the container.
+        self.join_channel(&peer, block).await?;
         if first {
             first_joined.send_replace(JoinGate::Open);
         }

@@ -306,15 +306,13 @@ impl Topology {
             host: format!("{}.{}", o.name, oo.domain),
             msp_id: oo.msp_id.clone(),
             domain: oo.domain.clone(),
-            // The admin endpoint is always published (on a port Docker chooses when the
-            // topology gives none): fabx joins orderers to channels through it.
-            host_ports: [
-                o.host_port.map(|p| (ports::ORDERER, p)),
-                Some((ports::ORDERER_ADMIN, o.admin_host_port.unwrap_or(0))),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
+            // Both endpoints are always published (on a port Docker chooses when the
+            // topology gives none): fabx joins orderers to channels through the admin
+            // endpoint and hands them transactions through the other.
+            host_ports: vec![
+                (ports::ORDERER, o.host_port.unwrap_or(0)),
+                (ports::ORDERER_ADMIN, o.admin_host_port.unwrap_or(0)),
+            ],
         });
         let peers = self.orgs.iter().flat_map(|org| {
             org.peers.iter().map(|p| Node {

@@ -1,0 +1,199 @@
+//! Chaincode calls and channel joins from fabx itself, over gRPC to the nodes' published
+//! ports as the org's admin ([`crate::peer_client`]): no peer CLI started in a container
+//! per call. Failures that mean "not reachable yet" are retried within [`RETRY_BOUND`],
+//! as for CLI commands; a transaction is never sent to the orderer twice unless the
+//! orderer said it could not take it.
+
+use super::Network;
+use crate::deploy::chaincode_error;
+use crate::discovery_client::ClientIdentity;
+use crate::error::{Error, Result};
+use crate::fabric_protos::protos::{ProposalResponse, TxValidationCode};
+use crate::invoke::InvokeResult;
+use crate::peer_client::{Invocation, NodeConnection, PeerClientError, Proposal};
+use crate::topology::{ports, Node, NodeKind};
+use crate::transient::{Backoff, RETRY_BOUND};
+use futures_util::future::try_join_all;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long an invoke waits for its transaction to be committed (the CLI's default).
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
+
+impl Network {
+    /// The org admin of `node`'s org, as fabx's gRPC client identity.
+    fn admin_identity(&self, node: &Node) -> Result<ClientIdentity> {
+        let dir = self.layout.user_dir(node.kind, &node.domain, "Admin");
+        Ok(ClientIdentity::from_user_dir(&node.msp_id, &dir)?)
+    }
+
+    /// A TLS connection to `node`'s `port` (its published address), trusting its org's
+    /// TLS CA; retried while the node cannot be reached.
+    async fn connect_to(
+        &self,
+        node: &Node,
+        port: u16,
+        identity: &ClientIdentity,
+    ) -> Result<NodeConnection> {
+        let ca_path = self
+            .layout
+            .tlsca_bundle()
+            .join(format!("{}.pem", node.domain));
+        let ca = std::fs::read(&ca_path).map_err(|source| Error::io("read", &ca_path, source))?;
+        let address = self.published_socket(node, port).await?;
+        retrying(|| NodeConnection::connect(address, &node.host, &ca, identity)).await
+    }
+
+    /// Endorses `proposal` on every peer, at once; each answer with its peer's host name.
+    async fn endorse_on(
+        &self,
+        peers: &[(Node, NodeConnection)],
+        proposal: &Proposal,
+    ) -> Result<Vec<(String, ProposalResponse)>> {
+        try_join_all(peers.iter().map(|(peer, connection)| async move {
+            let what = format!("endorse on {}", peer.host);
+            let response =
+                crate::profile::timed(|| what, retrying(|| connection.endorse(proposal))).await?;
+            Ok::<_, Error>((peer.host.clone(), response))
+        }))
+        .await
+    }
+
+    /// `peer channel join`: the peer creates the channel's ledger from its genesis block.
+    pub(crate) async fn join_channel(&self, peer: &Node, genesis_block: &[u8]) -> Result<()> {
+        let admin = self.admin_identity(peer)?;
+        let connection = self.connect_to(peer, ports::PEER, &admin).await?;
+        let proposal = Proposal::join_channel(&admin, genesis_block);
+        crate::profile::timed(
+            || format!("join channel on {}", peer.host),
+            retrying(|| connection.endorse(&proposal)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Evaluates a chaincode function on one peer (nothing is ordered); its payload.
+    pub(crate) async fn evaluate(
+        &self,
+        peer: &Node,
+        channel: &str,
+        call: &Invocation,
+    ) -> Result<Vec<u8>> {
+        let admin = self.admin_identity(peer)?;
+        let connection = self.connect_to(peer, ports::PEER, &admin).await?;
+        let proposal = Proposal::chaincode(&admin, channel, call);
+        let endorsed = self
+            .endorse_on(&[(peer.clone(), connection)], &proposal)
+            .await
+            .map_err(|e| chaincode_failure(&call.chaincode, e))?;
+        Ok(endorsed[0].1.response.clone().unwrap_or_default().payload)
+    }
+
+    /// Endorses on every peer of `endorsers`, orders the transaction and waits until the
+    /// first endorser committed it. An invalidated transaction is an error; one the
+    /// endorsement policy invalidated names the policy.
+    pub(crate) async fn submit(
+        &self,
+        endorsers: &[Node],
+        channel: &str,
+        call: &Invocation,
+    ) -> Result<InvokeResult> {
+        let submitter = endorsers.first().ok_or_else(|| Error::InvalidArgument {
+            what: "an invoke with no endorsing peer".into(),
+            fix: "name at least one peer with --peer".into(),
+        })?;
+        for peer in endorsers {
+            self.check_on_channel(peer, channel)?;
+        }
+        let orderer = self.ordering_node().await?;
+        let admin = self.admin_identity(submitter)?;
+        let peers = try_join_all(endorsers.iter().map(|peer| async {
+            let connection = self.connect_to(peer, ports::PEER, &admin).await?;
+            Ok::<_, Error>((peer.clone(), connection))
+        }));
+        let orderer_connection = self.connect_to(&orderer, ports::ORDERER, &admin);
+        let (peers, orderer_connection) =
+            futures_util::future::try_join(peers, orderer_connection).await?;
+        let proposal = Proposal::chaincode(&admin, channel, call);
+        // The commit stream opens beside the endorsements, before anything is ordered.
+        let (endorsed, commits) = futures_util::future::join(
+            self.endorse_on(&peers, &proposal),
+            crate::profile::timed(
+                || format!("open block delivery on {}", submitter.host),
+                peers[0].1.commits(&admin, channel),
+            ),
+        )
+        .await;
+        let endorsed = endorsed.map_err(|e| chaincode_failure(&call.chaincode, e))?;
+        let mut commits = commits?;
+        let envelope = proposal.transaction(&admin, &endorsed)?;
+        crate::profile::timed(
+            || format!("broadcast to {}", orderer.host),
+            retrying(|| orderer_connection.broadcast(envelope.clone(), &proposal.tx_id)),
+        )
+        .await?;
+        let code = crate::profile::timed(
+            || format!("wait for the commit on {}", submitter.host),
+            commits.committed(&proposal.tx_id, COMMIT_WAIT),
+        )
+        .await?;
+        match code {
+            TxValidationCode::Valid => {
+                let response = endorsed[0].1.response.clone().unwrap_or_default();
+                Ok(InvokeResult {
+                    status: response.status as u32,
+                    payload: String::from_utf8_lossy(&response.payload).into_owned(),
+                })
+            }
+            TxValidationCode::EndorsementPolicyFailure => Err(self
+                .policy_not_met(channel, &call.chaincode, endorsers)
+                .await),
+            other => Err(Error::ChaincodeFailed {
+                name: call.chaincode.clone(),
+                message: format!(
+                    "transaction {} invalidated with status ({})",
+                    proposal.tx_id,
+                    other.as_str_name()
+                ),
+            }),
+        }
+    }
+
+    /// The orderer transactions go to: the first running one, with a quorum running.
+    pub(crate) async fn ordering_node(&self) -> Result<Node> {
+        let endpoint = self.orderer_endpoint().await?;
+        self.topology
+            .orderers()
+            .into_iter()
+            .find(|o| o.address() == endpoint.address && o.kind == NodeKind::Orderer)
+            .ok_or_else(|| Error::OrderersDown {
+                orderers: endpoint.address,
+            })
+    }
+}
+
+/// A peer's refusal of a chaincode proposal is the chaincode's error (or its being down).
+fn chaincode_failure(chaincode: &str, e: Error) -> Error {
+    match e {
+        Error::PeerCall(PeerClientError::Refused { message, .. }) => {
+            chaincode_error(chaincode, &message)
+        }
+        e => e,
+    }
+}
+
+/// Runs `call` again while it fails transiently, within [`RETRY_BOUND`].
+async fn retrying<T, F, Fut>(mut call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, PeerClientError>>,
+{
+    let mut backoff = Backoff::new(RETRY_BOUND);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(e) if e.is_transient() && backoff.wait().await => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
