@@ -49,12 +49,54 @@ async fn timed<T>(
 }
 
 /// A fresh network of the default topology in its own state directory.
-async fn network(choice: &EngineChoice, state: &std::path::Path) -> Network {
+async fn network(choice: &EngineChoice, state: &std::path::Path) -> (Network, DownOnPanic) {
     let topology = isolate(Topology::default_topology());
     let engine = fabx::engine::connect(choice, &topology.network)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    Network::on(engine, topology, Layout::new(state.join("s")))
+    let layout = Layout::new(state.join("s"));
+    let guard = DownOnPanic {
+        choice: choice.clone(),
+        topology: topology.clone(),
+        layout: layout.clone(),
+    };
+    (Network::on(engine, topology, layout), guard)
+}
+
+/// Removes a cycle's network when a phase fails, so a failed benchmark leaves nothing
+/// running (the next run would be measured beside it).
+struct DownOnPanic {
+    choice: EngineChoice,
+    topology: Topology,
+    layout: Layout,
+}
+
+impl Drop for DownOnPanic {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let (choice, topology, layout) = (
+            self.choice.clone(),
+            self.topology.clone(),
+            self.layout.clone(),
+        );
+        // Drop cannot await, and this runtime is unwinding: a runtime of our own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let engine = fabx::engine::connect(&choice, &topology.network)
+                    .await
+                    .ok()?;
+                let network = Network::on(engine, topology, layout);
+                network.down(&fabx::reporter::Silent).await.ok()
+            })
+        })
+        .join();
+    }
 }
 
 fn init() -> Option<Vec<String>> {
@@ -70,7 +112,7 @@ async fn cycle(
     steps: &StepTimes,
 ) {
     let state = tempfile::tempdir().expect("a temporary directory");
-    let network = network(choice, state.path()).await;
+    let (network, _down_on_panic) = network(choice, state.path()).await;
     timed(phases, "up", network.up(steps)).await;
     let mut prebuilt = DeployRequest::new("prebuiltcc", Source::Image(image.to_string()));
     prebuilt.init = init();
@@ -89,7 +131,7 @@ async fn extras(
     steps: &StepTimes,
 ) {
     let state = tempfile::tempdir().expect("a temporary directory");
-    let network = network(choice, state.path()).await;
+    let (network, _down_on_panic) = network(choice, state.path()).await;
     network
         .up(&fabx::reporter::Silent)
         .await

@@ -24,6 +24,7 @@ use crate::{configtx, crypto};
 use futures_util::future::{join3, join_all, try_join_all};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Whether peers other than the first may join the channel yet.
@@ -216,8 +217,22 @@ impl Network {
             .map(|c| (c.clone(), tokio::sync::watch::channel(JoinGate::Waiting).0))
             .collect();
         let gates = &gates;
+        // Per channel, opened once every orderer has joined it; see `join_peer`.
+        let orderers_joined: HashMap<String, (AtomicUsize, tokio::sync::watch::Sender<JoinGate>)> =
+            blocks
+                .keys()
+                .map(|c| {
+                    let gate = tokio::sync::watch::channel(JoinGate::Waiting).0;
+                    (c.clone(), (AtomicUsize::new(0), gate))
+                })
+                .collect();
+        let orderers_joined = &orderers_joined;
+        let orderer_count = self.topology.orderers().len();
         let fail_all = || {
-            for gate in gates.values() {
+            for gate in gates
+                .values()
+                .chain(orderers_joined.values().map(|(_, gate)| gate))
+            {
                 gate.send_replace(JoinGate::Failed);
             }
         };
@@ -237,10 +252,16 @@ impl Network {
                         match node.kind {
                             NodeKind::Orderer => {
                                 let join = self.join_orderer(node, participation, block);
-                                step(reporter, &name, join).await
+                                step(reporter, &name, join).await?;
+                                let (joined, gate) = &orderers_joined[&channel];
+                                if joined.fetch_add(1, Ordering::SeqCst) + 1 == orderer_count {
+                                    gate.send_replace(JoinGate::Open);
+                                }
+                                Ok(())
                             }
                             NodeKind::Peer => {
-                                let join = self.join_peer(node, &channel, block, &gates[&channel]);
+                                let gates = (&orderers_joined[&channel].1, &gates[&channel]);
+                                let join = self.join_peer(node, &channel, block, gates);
                                 step(reporter, &name, join).await
                             }
                         }
@@ -382,26 +403,33 @@ impl Network {
     /// plan endorsements across orgs for seconds (25 s with Fabric's defaults). So the
     /// first peer joins alone; every other peer joins after it, and its probe of the
     /// first peer (an anchor) succeeds; membership spreads from there.
+    ///
+    /// The first peer also waits until every orderer has joined the channel: a peer
+    /// pulls blocks from an orderer of the channel's config, and one asked before it
+    /// joined fails the request; the peer then tries again only after a pause, and the
+    /// first transactions (a deploy's approvals) were seen to wait seconds for it.
     async fn join_peer(
         &self,
         peer: Node,
         channel: &str,
         block: &[u8],
-        first_joined: &tokio::sync::watch::Sender<JoinGate>,
+        (orderers_joined, first_joined): (
+            &tokio::sync::watch::Sender<JoinGate>,
+            &tokio::sync::watch::Sender<JoinGate>,
+        ),
     ) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
         await_log(&*self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
         let first = self.channel_peers(channel)?.first() == Some(&peer);
-        if !first {
-            let gate = first_joined
-                .subscribe()
-                .wait_for(|g| *g != JoinGate::Waiting)
-                .await
-                .map(|g| *g);
-            if !matches!(gate, Ok(JoinGate::Open)) {
-                // The first peer failed; its error is the one reported.
-                return Ok(());
-            }
+        let gate = if first { orderers_joined } else { first_joined };
+        let gate = gate
+            .subscribe()
+            .wait_for(|g| *g != JoinGate::Waiting)
+            .await
+            .map(|g| *g);
+        if !matches!(gate, Ok(JoinGate::Open)) {
+            // An orderer or the first peer failed; its error is the one reported.
+            return Ok(());
         }
         // From fabx over gRPC, as the org's admin: no peer CLI started in the container.
         self.join_channel(&peer, block).await?;
