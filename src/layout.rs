@@ -22,8 +22,6 @@ pub mod container {
     pub const CRYPTO: &str = "/fabx/crypto";
     /// configtx.yaml, for Fabric's tools run by users.
     pub const CONFIGTX: &str = "/fabx/configtx";
-    /// Where the channel block is put in peers (exists in the image: no mkdir needed).
-    pub const CHANNEL: &str = "/tmp";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,9 +114,4 @@ impl Layout {
 /// The TLS CA certificate of an org inside containers.
 pub fn container_tlsca(domain: &str) -> String {
     format!("{}/{domain}.pem", container::TLSCA)
-}
-
-/// The channel block inside containers.
-pub fn container_channel_block(channel: &str) -> String {
-    format!("{}/{channel}.block", container::CHANNEL)
 }

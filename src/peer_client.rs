@@ -122,12 +122,7 @@ impl NodeConnection {
     }
 
     fn rpc_error(&self, what: &str, status: &tonic::Status) -> PeerClientError {
-        PeerClientError::Rpc {
-            server_name: self.server_name.clone(),
-            what: what.to_string(),
-            status: format!("{:?}: {}", status.code(), status.message()),
-            transient: TRANSIENT_CODES.contains(&status.code()),
-        }
+        rpc_error(&self.server_name, what, status)
     }
 
     fn timeout_error(&self, what: &str) -> PeerClientError {
@@ -270,12 +265,7 @@ impl CommitStream {
             .blocks
             .message()
             .await
-            .map_err(|s| PeerClientError::Rpc {
-                server_name: self.server_name.clone(),
-                what: "block delivery".into(),
-                status: format!("{:?}: {}", s.code(), s.message()),
-                transient: false,
-            })?
+            .map_err(|s| rpc_error(&self.server_name, "block delivery", &s))?
             .ok_or_else(|| unparseable("the stream ended".into()))?;
         match answer.r#type {
             Some(deliver_response::Type::FilteredBlock(block)) => {
@@ -318,6 +308,16 @@ impl CommitStream {
                 status: format!("not committed within {}s", within.as_secs()),
                 transient: false,
             })?
+    }
+}
+
+/// A failed call; Unavailable and DeadlineExceeded may succeed when asked again.
+fn rpc_error(server_name: &str, what: &str, status: &tonic::Status) -> PeerClientError {
+    PeerClientError::Rpc {
+        server_name: server_name.to_string(),
+        what: what.to_string(),
+        status: format!("{:?}: {}", status.code(), status.message()),
+        transient: TRANSIENT_CODES.contains(&status.code()),
     }
 }
 

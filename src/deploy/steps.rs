@@ -382,7 +382,7 @@ impl Network {
     /// stopped orderer does not stop the network while consensus still has a quorum.
     /// Without a quorum a transaction would never be ordered: that fails at once,
     /// naming the orderers that are down, instead of waiting for a commit.
-    pub(crate) async fn orderer_endpoint(&self) -> Result<OrdererEndpoint> {
+    pub(crate) async fn ordering_node(&self) -> Result<Node> {
         let orderers = self.topology.orderers();
         let up = self.running_containers(NodeKind::Orderer.as_str()).await?;
         let (running, down): (Vec<&Node>, Vec<&Node>) = orderers
@@ -406,7 +406,12 @@ impl Network {
                 total: orderers.len(),
             });
         }
-        Ok(OrdererEndpoint::of(first))
+        Ok((*first).clone())
+    }
+
+    /// [`Network::ordering_node`] as the peer CLI's `-o` and `--cafile`.
+    pub(crate) async fn orderer_endpoint(&self) -> Result<OrdererEndpoint> {
+        Ok(OrdererEndpoint::of(&self.ordering_node().await?))
     }
 
     /// The error for a transaction the endorsement policy invalidated, naming the policy

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fabric_protos::protos::{ProposalResponse, TxValidationCode};
 use crate::invoke::InvokeResult;
 use crate::peer_client::{Invocation, NodeConnection, PeerClientError, Proposal};
-use crate::topology::{ports, Node, NodeKind};
+use crate::topology::{ports, Node};
 use crate::transient::{Backoff, RETRY_BOUND};
 use futures_util::future::try_join_all;
 use std::future::Future;
@@ -157,18 +157,6 @@ impl Network {
                 ),
             }),
         }
-    }
-
-    /// The orderer transactions go to: the first running one, with a quorum running.
-    pub(crate) async fn ordering_node(&self) -> Result<Node> {
-        let endpoint = self.orderer_endpoint().await?;
-        self.topology
-            .orderers()
-            .into_iter()
-            .find(|o| o.address() == endpoint.address && o.kind == NodeKind::Orderer)
-            .ok_or_else(|| Error::OrderersDown {
-                orderers: endpoint.address,
-            })
     }
 }
 
