@@ -126,6 +126,19 @@ async fn killed_chaincode_servers_and_orderers_and_two_deploys_at_once() {
         net.query("examplecc", "query", &["b"]).await.unwrap(),
         "222"
     );
+
+    // A server started again behind fabx's back (as Docker's restart policy would) is
+    // dialled by its peers only once it listens: the first query right after the start
+    // waits for it instead of failing.
+    let org2_server = container(&net, "examplecc.org2.example.com");
+    common::kill(&org2_server).await;
+    common::start(&org2_server).await;
+    assert_eq!(
+        net.query_as("Org2MSP", "examplecc", "query", &["b"])
+            .await
+            .unwrap(),
+        "222"
+    );
 }
 
 /// Signals when a step starts.

@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 use crate::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
 use crate::reporter::{skipped, step, step_with, Reporter};
-use crate::transient::Backoff;
 use futures_util::future::join_all;
 use lifecycle::{ctor, Definition};
 use serde::Serialize;
@@ -436,34 +435,22 @@ impl Network {
             ..Default::default()
         };
         let endorsers = self.default_endorsers(&definition.channel)?;
-        // The servers were just seen accepting connections from these peers; a peer that
-        // still cannot resolve or reach one (Docker's DNS on a loaded machine) is asked
-        // again, within a bound. A failed endorsement ordered nothing.
-        let mut backoff = Backoff::new(INIT_DIAL_BOUND);
-        loop {
-            match self
-                .submit(&endorsers, &definition.channel, &invocation)
-                .await
+        // A peer that cannot yet dial a server just seen accepting is asked again by
+        // `submit` itself, within a bound.
+        match self
+            .submit(&endorsers, &definition.channel, &invocation)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::ChaincodeFailed { message, .. })
+                if message.contains("is already initialized") =>
             {
-                Ok(_) => return Ok(true),
-                Err(Error::ChaincodeFailed { message, .. })
-                    if message.contains("is already initialized") =>
-                {
-                    return Ok(false)
-                }
-                Err(Error::ChaincodeDown { cause, .. })
-                    if DIAL_FAILURES.iter().any(|f| cause.contains(f)) && backoff.wait().await => {}
-                Err(e) => return Err(e),
+                Ok(false)
             }
+            Err(e) => Err(e),
         }
     }
 }
-
-/// How a peer says it could not reach a chaincode server that is there.
-const DIAL_FAILURES: [&str; 2] = ["no such host", "connection refused"];
-
-/// How long init retries a peer's failure to dial a server that was just seen accepting.
-const INIT_DIAL_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Reads and checks a collection configuration file for a channel of `members`.
 fn read_collections(

@@ -53,10 +53,48 @@ impl Network {
         try_join_all(peers.iter().map(|(peer, connection)| async move {
             let what = format!("endorse on {}", peer.host);
             let response =
-                crate::profile::timed(|| what, retrying(|| connection.endorse(proposal))).await?;
+                crate::profile::timed(|| what, self.endorse_launched(connection, proposal)).await?;
             Ok::<_, Error>((peer.host.clone(), response))
         }))
         .await
+    }
+
+    /// Endorses `proposal`, asking again while the peer fails to dial a chaincode server
+    /// of this network that is running. A peer dials a server as soon as its definition is
+    /// committed, perhaps before the server listens (deploy starts servers and commits at
+    /// once, and `up` restarts servers beside the peers); every call meanwhile waits for
+    /// that attempt and gets its failure. A failed endorsement ordered nothing.
+    async fn endorse_launched(
+        &self,
+        connection: &NodeConnection,
+        proposal: &Proposal,
+    ) -> Result<ProposalResponse> {
+        let mut backoff = Backoff::new(LAUNCH_RETRY_BOUND);
+        loop {
+            let result = retrying(|| connection.endorse(proposal)).await;
+            let undialled = match &result {
+                Err(Error::PeerCall(PeerClientError::Refused { message, .. })) => {
+                    undialled_package(message).map(str::to_string)
+                }
+                _ => None,
+            };
+            match undialled {
+                Some(package) if self.server_running(&package).await? && backoff.wait().await => {}
+                _ => return result,
+            }
+        }
+    }
+
+    /// Whether a chaincode container of this network serving `package_id` is running.
+    async fn server_running(&self, package_id: &str) -> Result<bool> {
+        let found = self
+            .engine
+            .workloads(&[
+                format!("{}={}", crate::docker::LABEL_NETWORK, self.topology.network),
+                format!("{}={package_id}", crate::deploy::servers::LABEL_PACKAGE_ID),
+            ])
+            .await?;
+        Ok(found.iter().any(|w| w.state == "running"))
     }
 
     /// `peer channel join`: the peer creates the channel's ledger from its genesis block.
@@ -170,6 +208,27 @@ fn chaincode_failure(chaincode: &str, e: Error) -> Error {
     }
 }
 
+/// How long a chaincode call is asked again while a peer cannot dial a running server:
+/// the attempt it waits for gives up after the package's dial timeout (10 s).
+const LAUNCH_RETRY_BOUND: Duration = Duration::from_secs(25);
+
+/// The package a peer could not launch because it could not reach its server, from the
+/// peer's message ("could not launch chaincode <package ID>: ... connection refused").
+/// Other launch failures (a TLS handshake refused, the chaincode exiting) are not retried.
+fn undialled_package(message: &str) -> Option<&str> {
+    const DIAL_FAILURES: [&str; 5] = [
+        "connection refused",
+        "no such host",
+        "context deadline exceeded",
+        "i/o timeout",
+        "no route to host",
+    ];
+    let (_, rest) = message.split_once("could not launch chaincode ")?;
+    let package = rest.split_once(": ").map_or(rest, |(p, _)| p).trim();
+    let dial = DIAL_FAILURES.iter().any(|f| rest.contains(f));
+    (dial && !package.is_empty()).then_some(package)
+}
+
 /// Runs `call` again while it fails transiently, within [`RETRY_BOUND`].
 async fn retrying<T, F, Fut>(mut call: F) -> Result<T>
 where
@@ -183,5 +242,36 @@ where
             Err(e) if e.is_transient() && backoff.wait().await => continue,
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::undialled_package;
+
+    const PACKAGE: &str =
+        "examplecc_2.0:9b44ea075924aa05b5972df89e9984bfd209e197db510aec07b23bd8180c57b4";
+
+    #[test]
+    fn a_server_the_peer_could_not_dial_names_its_package() {
+        // As a peer said it in CI: its dial timed out on a server that had just started.
+        let deadline = format!("error in simulation: failed to execute transaction b22f: could not launch chaincode {PACKAGE}: chaincode registration failed: connection to {PACKAGE} failed: error cannot create connection for {PACKAGE}: error creating grpc connection to examplecc.org1.example.com:9999: failed to create new connection: context deadline exceeded");
+        assert_eq!(undialled_package(&deadline), Some(PACKAGE));
+        let refused = format!("error in simulation: failed to execute transaction 1f0c: could not launch chaincode {PACKAGE}: connection to {PACKAGE} failed: error cannot create connection for {PACKAGE}: error creating grpc connection to examplecc.org1.example.com:9999: failed to create new connection: connection error: desc = \"transport: error while dialing: dial tcp 172.18.0.9:9999: connect: connection refused\"");
+        assert_eq!(undialled_package(&refused), Some(PACKAGE));
+    }
+
+    #[test]
+    fn other_failures_are_not_dial_failures() {
+        let handshake = format!("could not launch chaincode {PACKAGE}: error creating grpc connection to examplecc.org1.example.com:9999: failed to create new connection: connection error: desc = \"transport: authentication handshake failed: x509: certificate signed by unknown authority\"");
+        assert_eq!(undialled_package(&handshake), None);
+        assert_eq!(
+            undialled_package("transaction returned with failure: Incorrect number of arguments"),
+            None
+        );
+        assert_eq!(
+            undialled_package("chaincode definition for 'examplecc' exists, but chaincode is not installed; connection refused"),
+            None
+        );
     }
 }

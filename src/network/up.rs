@@ -228,10 +228,17 @@ impl Network {
                 .collect();
         let orderers_joined = &orderers_joined;
         let orderer_count = self.topology.orderers().len();
+        // Opened once every orderer serves; see `await_orderers_serving`.
+        let orderers_serving = (
+            AtomicUsize::new(0),
+            tokio::sync::watch::channel(JoinGate::Waiting).0,
+        );
+        let orderers_serving = &orderers_serving;
         let fail_all = || {
             for gate in gates
                 .values()
                 .chain(orderers_joined.values().map(|(_, gate)| gate))
+                .chain(std::iter::once(&orderers_serving.1))
             {
                 gate.send_replace(JoinGate::Failed);
             }
@@ -240,6 +247,14 @@ impl Network {
             let spec = node_spec(&self.topology, &self.layout, &node);
             let result = async {
                 step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
+                if node.kind == NodeKind::Orderer
+                    && !self
+                        .await_orderers_serving(&node, orderers_serving, orderer_count)
+                        .await?
+                {
+                    // Another orderer failed; its error is the one reported.
+                    return Ok(());
+                }
                 let channels = match node.kind {
                     NodeKind::Orderer => blocks.keys().cloned().collect(),
                     NodeKind::Peer => self.topology.org_channels(&node.msp_id),
@@ -382,15 +397,37 @@ impl Network {
         self.engine.start(&spec.name).await
     }
 
-    /// Joins an orderer through its channel participation API once it serves.
+    /// Waits until `orderer` serves, then until every orderer does; false if another
+    /// failed. An orderer that joins a channel dials the channel's other orderers at
+    /// once, and gRPC dials one that refused again only after a second; a consensus
+    /// message sent meanwhile is dropped. SmartBFT recovers from a dropped proposal only
+    /// by a view change, 20 s later: a deploy's first approval was seen to wait that long.
+    async fn await_orderers_serving(
+        &self,
+        orderer: &Node,
+        (serving, gate): &(AtomicUsize, tokio::sync::watch::Sender<JoinGate>),
+        orderer_count: usize,
+    ) -> Result<bool> {
+        let container = self.topology.container_name(&orderer.host);
+        await_log(&*self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
+        if serving.fetch_add(1, Ordering::SeqCst) + 1 == orderer_count {
+            gate.send_replace(JoinGate::Open);
+        }
+        let opened = gate
+            .subscribe()
+            .wait_for(|g| *g != JoinGate::Waiting)
+            .await
+            .map(|g| *g);
+        Ok(matches!(opened, Ok(JoinGate::Open)))
+    }
+
+    /// Joins an orderer, which serves, through its channel participation API.
     async fn join_orderer(
         &self,
         orderer: Node,
         participation: &ParticipationClient,
         block: &[u8],
     ) -> Result<()> {
-        let container = self.topology.container_name(&orderer.host);
-        await_log(&*self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
         let endpoint = self.admin_endpoint(&orderer).await?;
         participation.join(&endpoint, block.to_vec()).await?;
         Ok(())

@@ -221,6 +221,17 @@ pub async fn kill(container: &str) {
         .unwrap_or_else(|e| panic!("killing {container}: {e}"));
 }
 
+/// `docker start`: what Docker's restart policy, or a user, does to a stopped container.
+pub async fn start(container: &str) {
+    docker()
+        .start_container(
+            container,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("starting {container}: {e}"));
+}
+
 /// `docker rm -f -v`: an object removed behind fabx's back.
 pub async fn remove(container: &str) {
     let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
