@@ -128,6 +128,21 @@ fn state_info_interval(peers: usize) -> &'static str {
     }
 }
 
+/// Every other peer of `node`'s org (or itself when alone).
+fn org_bootstrap(topology: &Topology, node: &Node) -> String {
+    let others: Vec<String> = topology
+        .peers()
+        .iter()
+        .filter(|p| p.msp_id == node.msp_id && p.host != node.host)
+        .map(Node::address)
+        .collect();
+    if others.is_empty() {
+        node.address()
+    } else {
+        others.join(" ")
+    }
+}
+
 fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec {
     let tls = format!("{}/tls", container::NODE);
     let address = node.address();
@@ -148,7 +163,7 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> ContainerSpec
             "CORE_PEER_CHAINCODELISTENADDRESS",
             format!("0.0.0.0:{}", ports::PEER_CHAINCODE),
         ),
-        ("CORE_PEER_GOSSIP_BOOTSTRAP", address.clone()),
+        ("CORE_PEER_GOSSIP_BOOTSTRAP", org_bootstrap(topology, node)),
         ("CORE_PEER_GOSSIP_EXTERNALENDPOINT", address),
         // A static org leader gets its blocks at once; leader election costs ~5 s per join.
         ("CORE_PEER_GOSSIP_USELEADERELECTION", "false".into()),

@@ -22,6 +22,8 @@ pub mod container {
     pub const CRYPTO: &str = "/fabx/crypto";
     /// configtx.yaml, for Fabric's tools run by users.
     pub const CONFIGTX: &str = "/fabx/configtx";
+    /// Chaincode packages fabx wrote (Docker only; see [`super::Layout::packages`]).
+    pub const PACKAGES: &str = "/fabx/packages";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +100,12 @@ impl Layout {
 
     pub fn configtx(&self) -> PathBuf {
         self.root.join("configtx")
+    }
+
+    /// Chaincode packages, mounted into every peer on Docker: an install reads its
+    /// package there instead of one copied into the container first.
+    pub fn packages(&self) -> PathBuf {
+        self.root.join("packages")
     }
 
     /// configtx.yaml of one channel (its member orgs), for Fabric's tools run by users.

@@ -121,6 +121,17 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         stdout.contains("examplecc sequence 1 committed on channel1"),
         "{stdout}"
     );
+    // Each org's package, which its peers install from the mounted packages directory;
+    // with mutual TLS it holds the peers' client key, so only its owner reads it.
+    let packages: Vec<_> = std::fs::read_dir(state.as_path().join("packages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(packages.len(), 2, "one package per org: {packages:?}");
+    for package in &packages {
+        let mode = std::fs::metadata(package).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", package.display());
+    }
     let (ok, _, stderr) = fabx(
         state.as_path(),
         &["invoke", "examplecc", "invoke", "a", "b", "20"],

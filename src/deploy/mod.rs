@@ -282,11 +282,18 @@ impl Network {
             servers_ready.send_replace(Some(result.is_ok()));
             result
         };
+        // The installs are needed only by init, and the committed definition heads the
+        // longest chain (read, approve, commit): they start once it is read, so that
+        // their CLIs do not slow the read down (on 23 nodes it took 4 s beside 18 installs).
+        let (definition_read, _) = tokio::sync::watch::channel(false);
+        let definition_read = &definition_read;
         let installs = self.channel_peers(&channel)?.into_iter().map(|peer| {
             let servers = &servers;
             let name = format!("install on {}", peer.host);
             async move {
                 let server = servers::serving(servers, &peer.msp_id)?;
+                // A failed read fails the deploy; installing meanwhile is harmless.
+                let _ = definition_read.subscribe().wait_for(|read| *read).await;
                 step(reporter, &name, self.install(&peer, &server.package)).await
             }
         });
@@ -296,7 +303,9 @@ impl Network {
                 "read committed definition",
                 self.committed(&channel, &request.name),
             )
-            .await?;
+            .await;
+            definition_read.send_replace(true);
+            let committed = committed?;
             let (definition, unchanged) = self
                 .definition(request, &channel, committed, &servers, collections_path)
                 .await?;

@@ -244,7 +244,14 @@ impl Network {
             }
         };
         let nodes = self.topology.nodes().into_iter().map(|node| async move {
-            let spec = node_spec(&self.topology, &self.layout, &node);
+            let mut spec = node_spec(&self.topology, &self.layout, &node);
+            if node.kind == NodeKind::Peer && self.engine.kind() == EngineKind::Docker {
+                spec.binds.push(crate::docker::Bind {
+                    host: self.layout.packages().display().to_string(),
+                    container: crate::layout::container::PACKAGES.into(),
+                    read_only: true,
+                });
+            }
             let result = async {
                 step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
                 if node.kind == NodeKind::Orderer
@@ -341,6 +348,8 @@ impl Network {
                 crypto::write_file(&configtx, &configtx::render(&view, fabric), false)?;
                 blocks.insert(spec.name, block);
             }
+            let packages = layout.packages();
+            std::fs::create_dir_all(&packages).map_err(|source| io(&packages, source))?;
             for (name, script) in BUILDER_SCRIPTS {
                 let path = layout.builders().join("bin").join(name);
                 crypto::write_file(&path, script, false)?;
