@@ -28,6 +28,12 @@ pub const PEER_READY: LogCondition = LogCondition {
     name: "peer started",
     needle: "Started peer with ID",
 };
+/// fabx's chaincode shim listens where the peers dial it (it says so once bound; the
+/// address is the one fabx gives its servers, `CHAINCODE_SERVER_ADDRESS`).
+pub const SHIM_LISTENING: LogCondition = LogCondition {
+    name: "chaincode listening",
+    needle: "listening on 0.0.0.0:9999 (",
+};
 /// Raft has a leader for a channel this orderer joined.
 pub const RAFT_LEADER: LogCondition = LogCondition {
     name: "raft leader elected",

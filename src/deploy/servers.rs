@@ -9,7 +9,7 @@ use crate::docker::{ContainerSpec, LABEL_MSP, ROLE_CHAINCODE};
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::topology::Topology;
-use crate::wait::{await_reachable, Reachable};
+use crate::wait::{await_log, await_reachable, Reachable, SHIM_LISTENING};
 use std::time::Duration;
 
 /// Label with the package label (`<name>_<version>` by default) on chaincode containers.
@@ -190,13 +190,21 @@ impl Network {
         let tail = |engine: crate::engine::EngineRef, container: String| async move {
             engine.logs_tail(&container, 12).await.unwrap_or_default()
         };
+        let handshake = || async {
+            match &server.tls {
+                Some(tls) => self.check_handshake(server, tls, &peer).await,
+                None => Ok(()),
+            }
+        };
         tokio::select! {
+            // fabx's own shim says when it listens, sooner than a probe from a peer's
+            // container answers; other images are probed.
+            Ok(()) = await_log(&*self.engine, &server.container, SHIM_LISTENING, SERVER_TIMEOUT) => {
+                handshake().await
+            }
             reached = await_reachable(&*self.engine, &target, SERVER_TIMEOUT) => {
                 if reached? {
-                    return match &server.tls {
-                        Some(tls) => self.check_handshake(server, tls, &peer).await,
-                        None => Ok(()),
-                    };
+                    return handshake().await;
                 }
                 Err(Error::ChaincodeUnreachable {
                     container: server.container.clone(),
@@ -313,4 +321,24 @@ fn tls_files(tls: &ServerTls) -> Vec<crate::docker::UploadFile> {
         mode,
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CHAINCODE_PORT;
+    use crate::wait::SHIM_LISTENING;
+
+    #[test]
+    fn the_shim_readiness_line_names_the_address_fabx_gives_its_servers() {
+        // As the shim prints it (chaincode/shim/src/server.rs) for the address fabx sets.
+        let line = format!(
+            "fabx-shim: chaincode examplecc_1.0:9f2a listening on 0.0.0.0:{CHAINCODE_PORT} (plain)"
+        );
+        assert!(line.contains(SHIM_LISTENING.needle));
+        // A shim bound to loopback is not reachable by the peers: not ready.
+        let loopback = format!(
+            "fabx-shim: chaincode examplecc_1.0:9f2a listening on 127.0.0.1:{CHAINCODE_PORT} (plain)"
+        );
+        assert!(!loopback.contains(SHIM_LISTENING.needle));
+    }
 }
