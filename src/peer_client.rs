@@ -7,6 +7,7 @@
 //! the SHA-256 of its nonce and creator, the transaction carries the proposal payload
 //! without the transient map, and every endorser must have returned the same payload.
 
+use crate::channel_config::{nonce, tx_id};
 use crate::discovery_client::{tls_channel, ClientIdentity};
 use crate::fabric_protos::common::{self, HeaderType};
 use crate::fabric_protos::orderer::{self, atomic_broadcast_client::AtomicBroadcastClient};
@@ -16,7 +17,6 @@ use crate::fabric_protos::protos::{
 };
 use futures_util::StreamExt;
 use prost::Message;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -458,22 +458,6 @@ impl Proposal {
             transaction.encode_to_vec(),
         ))
     }
-}
-
-/// 24 random bytes, as Fabric's `crypto.GetRandomNonce`.
-fn nonce() -> Vec<u8> {
-    let mut nonce = vec![0u8; 24];
-    getrandom::getrandom(&mut nonce).expect("the system has randomness");
-    nonce
-}
-
-/// Fabric's transaction ID: hex SHA-256 of nonce and creator.
-fn tx_id(nonce: &[u8], creator: &[u8]) -> String {
-    let digest = Sha256::new()
-        .chain_update(nonce)
-        .chain_update(creator)
-        .finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn header(

@@ -475,8 +475,8 @@ pub fn block(channel: &str, channel_group: ConfigGroup) -> Block {
             nanos: 0,
         }),
         channel_id: channel.to_string(),
-        // Fabric's SetTxID: hex(sha256(nonce || creator)), with no creator here.
-        tx_id: hex(&Sha256::digest(&nonce)),
+        // Fabric's SetTxID, with no creator here.
+        tx_id: tx_id(&nonce, &[]),
         epoch: 0,
         extension: vec![],
         tls_cert_hash: vec![],
@@ -532,7 +532,7 @@ pub fn block(channel: &str, channel_group: ConfigGroup) -> Block {
 }
 
 /// 24 random bytes, as Fabric's `CreateNonce`.
-fn nonce() -> Vec<u8> {
+pub(crate) fn nonce() -> Vec<u8> {
     let mut bytes = vec![0u8; 24];
     // The OS random source failing is not something a caller can handle; a nonce only
     // needs to be unique, so the time is a sound fallback.
@@ -546,8 +546,13 @@ fn nonce() -> Vec<u8> {
     bytes
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Fabric's transaction ID (`protoutil.ComputeTxID`): hex SHA-256 of nonce and creator.
+pub(crate) fn tx_id(nonce: &[u8], creator: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(nonce)
+        .chain_update(creator)
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

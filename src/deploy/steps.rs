@@ -157,24 +157,19 @@ impl Network {
 
     /// Installs the package on a peer (an installed one is fine) and checks that the
     /// peer computed the package ID we did.
-    /// Puts `package` where `container` reads it; its path there. On Docker, a network
+    /// Puts `package` where `peer` reads it; its path there. On Docker, a network
     /// `up` made has the packages directory mounted in every peer: the file is written
     /// there once, with no copy into each container (on 23 nodes each copy took 1 to 3 s
     /// of Docker's time). Elsewhere, or on a network made before that directory was, it
     /// is copied in.
-    async fn put_package(
-        &self,
-        container: &str,
-        peer_host: &str,
-        package: &Package,
-    ) -> Result<String> {
+    async fn put_package(&self, peer: &Node, package: &Package) -> Result<String> {
         let shared = self.layout.packages();
         if self.engine.kind() == EngineKind::Docker && shared.is_dir() {
             let path = shared.join(package.file_name());
             // One file for all peers of an org (its name holds the package's hash),
             // renamed into place whole: the peers installing at once never read a part.
             if !path.is_file() {
-                let partial = shared.join(format!("{}.{}", package.file_name(), peer_host));
+                let partial = shared.join(format!("{}.{}", package.file_name(), peer.host));
                 // 0600: with mutual TLS, connection.json holds the peers' client key.
                 write_private(&partial, &package.bytes)
                     .and_then(|()| std::fs::rename(&partial, &path))
@@ -191,14 +186,15 @@ impl Network {
             contents: package.bytes.clone(),
             mode: 0o644,
         };
-        self.engine.upload(container, "/tmp", &[file]).await?;
+        let container = self.topology.container_name(&peer.host);
+        self.engine.upload(&container, "/tmp", &[file]).await?;
         Ok(format!("/tmp/{}", package.file_name()))
     }
 
     pub(super) async fn install(&self, peer: &Node, package: &Package) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
         let install = LifecycleCommand::Install {
-            package: self.put_package(&container, &peer.host, package).await?,
+            package: self.put_package(peer, package).await?,
         };
         // Unchecked: a repeated install fails, naming the installed package.
         let output = self.peer_with(peer, &install, Check::Unchecked).await?;

@@ -27,13 +27,55 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Whether peers other than the first may join the channel yet.
+/// A point nodes wait at during `up` until `count` arrivals have opened it, or a node
+/// failed (then the waiters stop; that node's error is the one reported).
+struct Gate {
+    left: AtomicUsize,
+    state: tokio::sync::watch::Sender<GateState>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JoinGate {
+enum GateState {
     Waiting,
     Open,
-    /// A node failed; waiters stop (that error is reported).
     Failed,
+}
+
+impl Gate {
+    fn after(count: usize) -> Gate {
+        Gate {
+            left: AtomicUsize::new(count),
+            state: tokio::sync::watch::channel(GateState::Waiting).0,
+        }
+    }
+
+    /// One arrival; the last opens the gate unless it failed.
+    fn arrive(&self) {
+        if self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.state.send_if_modified(|s| {
+                let waiting = *s == GateState::Waiting;
+                if waiting {
+                    *s = GateState::Open;
+                }
+                waiting
+            });
+        }
+    }
+
+    fn fail(&self) {
+        self.state.send_replace(GateState::Failed);
+    }
+
+    /// Waits until the gate opens (true) or fails (false).
+    async fn passed(&self) -> bool {
+        let state = self
+            .state
+            .subscribe()
+            .wait_for(|s| *s != GateState::Waiting)
+            .await
+            .map(|s| *s);
+        matches!(state, Ok(GateState::Open))
+    }
 }
 
 /// Each channel's genesis block, by channel name.
@@ -211,37 +253,25 @@ impl Network {
 
         // Each node goes its own way: start, wait until it is ready, join its channels.
         let blocks = &blocks;
-        // Per channel, opened once its first peer has joined; see `join_peer`.
-        let gates: HashMap<String, tokio::sync::watch::Sender<JoinGate>> = blocks
-            .keys()
-            .map(|c| (c.clone(), tokio::sync::watch::channel(JoinGate::Waiting).0))
-            .collect();
-        let gates = &gates;
-        // Per channel, opened once every orderer has joined it; see `join_peer`.
-        let orderers_joined: HashMap<String, (AtomicUsize, tokio::sync::watch::Sender<JoinGate>)> =
-            blocks
-                .keys()
-                .map(|c| {
-                    let gate = tokio::sync::watch::channel(JoinGate::Waiting).0;
-                    (c.clone(), (AtomicUsize::new(0), gate))
-                })
-                .collect();
-        let orderers_joined = &orderers_joined;
         let orderer_count = self.topology.orderers().len();
+        // Per channel: opened once its first peer has joined, and once every orderer has
+        // joined it; see `join_peer`.
+        let first_joined: HashMap<&String, Gate> =
+            blocks.keys().map(|c| (c, Gate::after(1))).collect();
+        let orderers_joined: HashMap<&String, Gate> = blocks
+            .keys()
+            .map(|c| (c, Gate::after(orderer_count)))
+            .collect();
         // Opened once every orderer serves; see `await_orderers_serving`.
-        let orderers_serving = (
-            AtomicUsize::new(0),
-            tokio::sync::watch::channel(JoinGate::Waiting).0,
-        );
-        let orderers_serving = &orderers_serving;
+        let orderers_serving = Gate::after(orderer_count);
+        let (first_joined, orderers_joined, orderers_serving) =
+            (&first_joined, &orderers_joined, &orderers_serving);
         let fail_all = || {
-            for gate in gates
+            first_joined
                 .values()
-                .chain(orderers_joined.values().map(|(_, gate)| gate))
-                .chain(std::iter::once(&orderers_serving.1))
-            {
-                gate.send_replace(JoinGate::Failed);
-            }
+                .chain(orderers_joined.values())
+                .chain(std::iter::once(orderers_serving))
+                .for_each(Gate::fail);
         };
         let nodes = self.topology.nodes().into_iter().map(|node| async move {
             let mut spec = node_spec(&self.topology, &self.layout, &node);
@@ -255,9 +285,7 @@ impl Network {
             let result = async {
                 step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
                 if node.kind == NodeKind::Orderer
-                    && !self
-                        .await_orderers_serving(&node, orderers_serving, orderer_count)
-                        .await?
+                    && !self.await_orderers_serving(&node, orderers_serving).await?
                 {
                     // Another orderer failed; its error is the one reported.
                     return Ok(());
@@ -275,14 +303,11 @@ impl Network {
                             NodeKind::Orderer => {
                                 let join = self.join_orderer(node, participation, block);
                                 step(reporter, &name, join).await?;
-                                let (joined, gate) = &orderers_joined[&channel];
-                                if joined.fetch_add(1, Ordering::SeqCst) + 1 == orderer_count {
-                                    gate.send_replace(JoinGate::Open);
-                                }
+                                orderers_joined[&channel].arrive();
                                 Ok(())
                             }
                             NodeKind::Peer => {
-                                let gates = (&orderers_joined[&channel].1, &gates[&channel]);
+                                let gates = (&orderers_joined[&channel], &first_joined[&channel]);
                                 let join = self.join_peer(node, &channel, block, gates);
                                 step(reporter, &name, join).await
                             }
@@ -411,23 +436,11 @@ impl Network {
     /// once, and gRPC dials one that refused again only after a second; a consensus
     /// message sent meanwhile is dropped. SmartBFT recovers from a dropped proposal only
     /// by a view change, 20 s later: a deploy's first approval was seen to wait that long.
-    async fn await_orderers_serving(
-        &self,
-        orderer: &Node,
-        (serving, gate): &(AtomicUsize, tokio::sync::watch::Sender<JoinGate>),
-        orderer_count: usize,
-    ) -> Result<bool> {
+    async fn await_orderers_serving(&self, orderer: &Node, serving: &Gate) -> Result<bool> {
         let container = self.topology.container_name(&orderer.host);
         await_log(&*self.engine, &container, ORDERER_READY, READY_TIMEOUT).await?;
-        if serving.fetch_add(1, Ordering::SeqCst) + 1 == orderer_count {
-            gate.send_replace(JoinGate::Open);
-        }
-        let opened = gate
-            .subscribe()
-            .wait_for(|g| *g != JoinGate::Waiting)
-            .await
-            .map(|g| *g);
-        Ok(matches!(opened, Ok(JoinGate::Open)))
+        serving.arrive();
+        Ok(serving.passed().await)
     }
 
     /// Joins an orderer, which serves, through its channel participation API.
@@ -459,28 +472,20 @@ impl Network {
         peer: Node,
         channel: &str,
         block: &[u8],
-        (orderers_joined, first_joined): (
-            &tokio::sync::watch::Sender<JoinGate>,
-            &tokio::sync::watch::Sender<JoinGate>,
-        ),
+        (orderers_joined, first_joined): (&Gate, &Gate),
     ) -> Result<()> {
         let container = self.topology.container_name(&peer.host);
         await_log(&*self.engine, &container, PEER_READY, READY_TIMEOUT).await?;
         let first = self.channel_peers(channel)?.first() == Some(&peer);
         let gate = if first { orderers_joined } else { first_joined };
-        let gate = gate
-            .subscribe()
-            .wait_for(|g| *g != JoinGate::Waiting)
-            .await
-            .map(|g| *g);
-        if !matches!(gate, Ok(JoinGate::Open)) {
+        if !gate.passed().await {
             // An orderer or the first peer failed; its error is the one reported.
             return Ok(());
         }
         // From fabx over gRPC, as the org's admin: no peer CLI started in the container.
         self.join_channel(&peer, block).await?;
         if first {
-            first_joined.send_replace(JoinGate::Open);
+            first_joined.arrive();
         }
         Ok(())
     }
