@@ -208,7 +208,11 @@ impl Network {
         let image_ref = &image;
         let runs = servers.iter().map(|server| {
             let name = format!("run {}", server.host);
-            async move { step(reporter, &name, self.run_server(server, image_ref)).await }
+            let init_follows = request.init.is_some();
+            async move {
+                let run = self.run_server(server, image_ref, init_follows);
+                step(reporter, &name, run).await
+            }
         });
         let started = join_all(runs)
             .await

@@ -109,11 +109,13 @@ pub fn serving<'a>(servers: &'a [ChaincodeServer], msp_id: &str) -> Result<&'a C
 
 impl Network {
     /// Runs a server unless the same image already serves the same package; waits until
-    /// it accepts connections. Returns whether a container was started.
+    /// it accepts connections (see [`Network::await_accepting`] for `init_follows`).
+    /// Returns whether a container was started.
     pub(super) async fn run_server(
         &self,
         server: &ChaincodeServer,
         image: &ChaincodeImage,
+        init_follows: bool,
     ) -> Result<bool> {
         let package_id = server.package.id();
         if self
@@ -153,7 +155,7 @@ impl Network {
         };
         self.engine.create(&spec).await?;
         self.engine.start(&spec.name).await?;
-        if let Err(e) = self.await_accepting(server).await {
+        if let Err(e) = self.await_accepting(server, init_follows).await {
             let _ = self.engine.remove(&server.container).await;
             return Err(e);
         }
@@ -179,8 +181,13 @@ impl Network {
     }
 
     /// Waits until a peer that dials the server can open a TCP connection to it, or the
-    /// container exits.
-    async fn await_accepting(&self, server: &ChaincodeServer) -> Result<()> {
+    /// container exits. When init follows and no TLS handshake is checked, fabx's own
+    /// shim saying it listens is enough: init's endorsement needs every org's peer to
+    /// reach its server and asks again while one cannot yet (a peer's path to a new
+    /// container can lag: "no route to host" to an address a removed container had).
+    /// Otherwise the probe from the peer's container decides, as deploy's return promises
+    /// applications a reachable chaincode.
+    async fn await_accepting(&self, server: &ChaincodeServer, init_follows: bool) -> Result<()> {
         let peer = self.org_peer(server.dialled_by())?;
         let target = Reachable {
             from: self.topology.container_name(&peer.host),
@@ -196,11 +203,10 @@ impl Network {
                 None => Ok(()),
             }
         };
+        let trust_shim = init_follows && server.tls.is_none();
         tokio::select! {
-            // fabx's own shim says when it listens, sooner than a probe from a peer's
-            // container answers; other images are probed.
-            Ok(()) = await_log(&*self.engine, &server.container, SHIM_LISTENING, SERVER_TIMEOUT) => {
-                handshake().await
+            Ok(()) = await_log(&*self.engine, &server.container, SHIM_LISTENING, SERVER_TIMEOUT), if trust_shim => {
+                Ok(())
             }
             reached = await_reachable(&*self.engine, &target, SERVER_TIMEOUT) => {
                 if reached? {
