@@ -12,10 +12,10 @@
 //! build (both with init), first invoke and query on the TLS chaincode. Prints each phase's median and spread as a
 //! table, the median of every step inside the phases, and the same as JSON.
 
-use fabx::chaincode_tls::TlsMode;
-use fabx::deploy::{DeployRequest, Source};
+use fabx::artifacts::chaincode_tls::TlsMode;
 use fabx::harness::{isolate, kubeconfig_from_env, missing_images};
-use fabx::invoke::Call;
+use fabx::network::deploy::{DeployRequest, Source};
+use fabx::network::invoke::Call;
 use fabx::{EngineChoice, EngineKind, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -231,9 +231,14 @@ async fn main() {
     let builder = fabx::engine::connect(&choice, "fabx-bench")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    fabx::chaincode_image::build_chaincode_image(&*builder, EXAMPLECC.as_ref(), image, &mut |_| {})
-        .await
-        .unwrap_or_else(|e| panic!("building the prebuilt image: {e}"));
+    fabx::network::deploy::image::build_chaincode_image(
+        &*builder,
+        EXAMPLECC.as_ref(),
+        image,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("building the prebuilt image: {e}"));
 
     let mut phases = BTreeMap::new();
     let steps = StepTimes::default();

@@ -14,9 +14,9 @@
 //! slowest steps; writes DIR/scale.md, DIR/scale.json and the plot DIR/scale.png
 //! (DIR defaults to target/bench-scale).
 
-use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images, TestNetwork};
-use fabx::invoke::Call;
+use fabx::network::deploy::{DeployRequest, Source};
+use fabx::network::invoke::Call;
 use fabx::{DockerEngine, Layout, Network, Topology};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -216,7 +216,7 @@ async fn cycle(
     let down = down.map_err(|e| {
         format!(
             "down failed: {e} (left behind: whatever carries the label {}={})",
-            fabx::docker::LABEL_NETWORK,
+            fabx::engine::spec::LABEL_NETWORK,
             network.topology.network
         )
     });
@@ -556,7 +556,7 @@ async fn main() -> ExitCode {
         }
     }
     // The prebuilt image, made once before timing.
-    if let Err(e) = fabx::chaincode_image::build_chaincode_image(
+    if let Err(e) = fabx::network::deploy::image::build_chaincode_image(
         &engine,
         EXAMPLECC.as_ref(),
         IMAGE,

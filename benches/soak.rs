@@ -9,9 +9,9 @@
 //! both cores busy with two spinning threads for the whole run. Exits non-zero on any
 //! failure or leak.
 
-use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::{isolate, missing_images};
-use fabx::invoke::Call;
+use fabx::network::deploy::{DeployRequest, Source};
+use fabx::network::invoke::Call;
 use fabx::reporter::{Reporter, Silent, StepEnd, StepId};
 use fabx::{DockerEngine, Layout, Network, Topology};
 use std::sync::atomic::{AtomicBool, Ordering};

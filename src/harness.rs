@@ -15,13 +15,13 @@
 //! # Ok(()) }
 //! ```
 
-use crate::deploy::{DeployReport, DeployRequest, Source};
-use crate::docker::DockerEngine;
+use crate::engine::docker::DockerEngine;
 use crate::engine::{EngineChoice, EngineKind};
-use crate::error::{Error, Result};
-use crate::invoke::{Call, CallOptions, InvokeResult};
+use crate::network::deploy::{DeployReport, DeployRequest, Source};
+use crate::network::error::{Error, Result};
+use crate::network::invoke::{Call, CallOptions, InvokeResult};
 use crate::network::{DownOutcome, Network};
-use crate::reporter::{Reporter, Silent};
+use crate::support::reporter::{Reporter, Silent};
 use crate::topology::{
     ChannelSpec, Images, OrdererNode, OrdererOrg, OrdererSettings, PeerNode, PeerOrg, Topology,
 };
@@ -44,14 +44,10 @@ pub const KUBECONFIG_ENV: &str = "FABX_KUBECONFIG";
 /// of `FABX_KUBECONFIG`, else `KUBECONFIG`, and its context `FABX_KUBE_CONTEXT`.
 pub fn engine_from_env() -> Result<EngineChoice> {
     let kind = match std::env::var(ENGINE_ENV) {
-        Ok(v) if !v.trim().is_empty() => {
-            v.trim()
-                .parse()
-                .map_err(|e: String| Error::InvalidArgument {
-                    what: format!("{ENGINE_ENV}: {e}"),
-                    fix: "set it to docker or kubernetes".into(),
-                })?
-        }
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: String| Error::BadInput {
+            problem: format!("{ENGINE_ENV} cannot be used: {e}"),
+            fix: "set it to docker or kubernetes".into(),
+        })?,
         _ => EngineKind::Docker,
     };
     Ok(EngineChoice {
@@ -260,7 +256,12 @@ pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
 
 /// Whether `FABX_REQUIRE_FABRIC` asks for Fabric (any value but empty, `0` or `false`).
 pub fn fabric_required() -> bool {
-    std::env::var(REQUIRE_FABRIC_ENV)
+    switch_on(REQUIRE_FABRIC_ENV)
+}
+
+/// Whether an environment switch is on: any value but empty, `0` or `false`.
+pub fn switch_on(variable: &str) -> bool {
+    std::env::var(variable)
         .map(|v| !matches!(v.trim(), "" | "0" | "false"))
         .unwrap_or(false)
 }
@@ -390,7 +391,11 @@ impl TestNetwork {
     /// Everything a node (or chaincode container) has logged, by its host name.
     pub async fn logs(&self, host: &str) -> Result<String> {
         let container = self.network.topology.container_name(host);
-        self.network.engine.logs_tail(&container, usize::MAX).await
+        Ok(self
+            .network
+            .engine
+            .logs_tail(&container, usize::MAX)
+            .await?)
     }
 
     /// Tears the network down now and says what was removed.

@@ -1,43 +1,30 @@
 //! fabx: a local Hyperledger Fabric network in Docker or on Kubernetes, with chaincode as
 //! an external service.
 //!
-//! The library does the work and reports progress through [`reporter::Reporter`]; the `fabx`
-//! binary only parses arguments and draws the reports.
+//! The library does the work and reports progress through [`Reporter`]; the `fabx`
+//! binary only parses arguments and draws the reports. Layers, each depending only on
+//! those below it:
+//!
+//! - [`network`]: the only home of [`Network`]: up, resume, down, status, logs, env,
+//!   profiles, readiness, calls, and `deploy`; [`harness`] on top of it for tests.
+//! - [`artifacts`]: pure functions from a topology to files and bytes.
+//! - [`engine`]: containers and nothing of Fabric (Docker, Kubernetes).
+//! - `fabx_fabric` (its own crate): Fabric's protocols and nothing else.
+//! - [`topology`]: the user's input.
+//! - [`support`]: progress reports, the step timer, the one retry, the gate, the tar writer.
 
-pub mod chaincode_image;
-pub mod chaincode_tls;
-pub mod channel_config;
-pub mod collections;
-pub mod commands;
-pub mod configtx;
-pub mod containers;
-pub mod crypto;
-pub mod deploy;
-pub mod discovery;
-pub mod discovery_client;
-pub mod endorsement;
+pub mod artifacts;
 pub mod engine;
-pub mod error;
-pub mod fabric_protos;
 pub mod harness;
-pub mod invoke;
-pub mod layout;
-pub mod lock;
 pub mod network;
-pub mod participation;
-pub mod peer_client;
-pub mod peer_config;
-pub mod profile;
-pub mod reporter;
+pub mod support;
 pub mod topology;
-pub mod transient;
-pub mod wait;
 
-pub use engine::docker;
+pub use artifacts::layout::Layout;
 pub use engine::docker::DockerEngine;
-pub use engine::{Engine, EngineChoice, EngineKind, EngineRef};
-pub use error::{Error, Result};
-pub use layout::Layout;
+pub use engine::{Engine, EngineChoice, EngineError, EngineKind, EngineRef};
+pub use network::error::{Error, Result};
 pub use network::Network;
-pub use reporter::Reporter;
+pub use support::profile;
+pub use support::reporter::{self, Reporter};
 pub use topology::Topology;

@@ -7,9 +7,9 @@
 
 mod common;
 
-use fabx::channel_config::{genesis_block, FabricMajor};
-use fabx::docker::{Bind, ContainerSpec, LABEL_MANAGED, LABEL_NETWORK};
-use fabx::layout::{container, Layout};
+use fabx::artifacts::channel_config::{genesis_block, FabricMajor};
+use fabx::artifacts::layout::{container, Layout};
+use fabx::engine::spec::{Bind, WorkloadSpec, LABEL_MANAGED, LABEL_NETWORK};
 use fabx::Topology;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -45,15 +45,15 @@ async fn fabx_block_equals_configtxgen_block() {
     for major in [2, 3] {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::new(dir.path().join("state"));
-        fabx::crypto::generate(&topology, &layout).unwrap();
-        let configtx = fabx::configtx::render(&topology, FabricMajor(major));
+        fabx::artifacts::crypto::generate(&topology, &layout).unwrap();
+        let configtx = fabx::artifacts::configtx::render(&topology, FabricMajor(major));
         std::fs::create_dir_all(layout.configtx()).unwrap();
         std::fs::write(layout.configtx().join("configtx.yaml"), configtx).unwrap();
         let ours = genesis_block(&topology, &layout, FabricMajor(major)).unwrap();
         std::fs::write(layout.root().join("fabx.block"), ours).unwrap();
 
         let tools = format!("{name}-{major}");
-        let spec = ContainerSpec {
+        let spec = WorkloadSpec {
             name: tools.clone(),
             image: TOOLS.into(),
             cmd: Some(vec!["sleep".into(), "600".into()]),
@@ -84,7 +84,7 @@ async fn fabx_block_equals_configtxgen_block() {
         run(format!(
             "configtxgen -configPath {} -profile {} -channelID channel1 -outputBlock /tmp/ref.block",
             container::CONFIGTX,
-            fabx::configtx::PROFILE
+            fabx::artifacts::configtx::PROFILE
         ))
         .await;
         let reference =

@@ -12,7 +12,7 @@ fn generated() -> (tempfile::TempDir, Layout, Topology) {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::new(dir.path().join("state"));
     let topology = Topology::default_topology();
-    fabx::crypto::generate(&topology, &layout).unwrap();
+    fabx::artifacts::crypto::generate(&topology, &layout).unwrap();
     (dir, layout, topology)
 }
 
@@ -45,7 +45,7 @@ struct Checked {
 fn check(der: &[u8]) -> Checked {
     let (_, cert) = X509Certificate::from_der(der).unwrap();
     let spki_point = cert.public_key().subject_public_key.data.to_vec();
-    let expected_ski = fabx::crypto::subject_key_id_of_point(&spki_point);
+    let expected_ski = fabx::artifacts::crypto::subject_key_id_of_point(&spki_point);
     let mut checked = Checked {
         ski: vec![],
         aki: None,
@@ -140,7 +140,7 @@ fn cas_are_self_signed_with_fabric_extensions() {
             // The CA key is the key of the certificate.
             let key = std::fs::read_to_string(org.join(ca).join("priv_sk")).unwrap();
             let key = rcgen::KeyPair::from_pem(&key).unwrap();
-            assert_eq!(fabx::crypto::subject_key_id(&key), c.ski);
+            assert_eq!(fabx::artifacts::crypto::subject_key_id(&key), c.ski);
         }
     }
 }
@@ -180,7 +180,7 @@ fn node_and_user_certificates_chain_to_their_org_cas() {
         assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "PKCS#8 PEM");
         let key = rcgen::KeyPair::from_pem(&key).unwrap();
         assert_eq!(
-            fabx::crypto::subject_key_id(&key),
+            fabx::artifacts::crypto::subject_key_id(&key),
             c.ski,
             "keystore key matches signcert"
         );
@@ -234,10 +234,10 @@ fn msp_config_turns_node_ous_on() {
         layout.org_dir(NodeKind::Peer, &peer.domain).join("msp"),
         layout.admin_msp(NodeKind::Peer, &peer.domain),
     ] {
-        let config: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(msp.join("config.yaml")).unwrap())
+        let config: serde_norway::Value =
+            serde_norway::from_str(&std::fs::read_to_string(msp.join("config.yaml")).unwrap())
                 .unwrap();
-        assert_eq!(config["NodeOUs"]["Enable"], serde_yaml::Value::Bool(true));
+        assert_eq!(config["NodeOUs"]["Enable"], serde_norway::Value::Bool(true));
         for (key, ou) in [
             ("ClientOUIdentifier", "client"),
             ("PeerOUIdentifier", "peer"),
@@ -295,7 +295,7 @@ fn every_generation_makes_new_keys() {
 
 #[test]
 fn chaincode_tls_certificates_chain_to_the_network_ca_and_are_kept() {
-    use fabx::chaincode_tls::{ChaincodeTls, TlsMode};
+    use fabx::artifacts::chaincode_tls::{ChaincodeTls, TlsMode};
     let dir = tempfile::tempdir().unwrap();
     let tls = ChaincodeTls::new(dir.path().join("chaincode-tls"));
     let host = "examplecc.org1.example.com";
@@ -364,8 +364,8 @@ fn chaincode_tls_certificates_chain_to_the_network_ca_and_are_kept() {
 
 #[test]
 fn tls_connection_json_carries_the_fabric_fields() {
-    use fabx::chaincode_tls::{ChaincodeTls, TlsMode};
-    use fabx::deploy::package::Package;
+    use fabx::artifacts::chaincode_tls::{ChaincodeTls, TlsMode};
+    use fabx::artifacts::package::Package;
     let dir = tempfile::tempdir().unwrap();
     let tls = ChaincodeTls::new(dir.path())
         .for_server(TlsMode::Mutual, "cc.org1.example.com", "Org1MSP")
@@ -411,7 +411,7 @@ fn connection_json(package: &[u8]) -> serde_json::Value {
 
 #[test]
 fn unreadable_chaincode_tls_files_are_errors_not_replaced() {
-    use fabx::chaincode_tls::{ChaincodeTls, TlsMode};
+    use fabx::artifacts::chaincode_tls::{ChaincodeTls, TlsMode};
     let dir = tempfile::tempdir().unwrap();
     let tls = ChaincodeTls::new(dir.path());
     tls.for_server(TlsMode::Mutual, "cc.org1.example.com", "Org1MSP")

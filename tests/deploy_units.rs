@@ -1,13 +1,13 @@
 //! Deploy building blocks that need no Docker: packages, lifecycle invocations, calls,
 //! and reading the peer CLI's answers.
 
-use fabx::commands::PeerCli;
-use fabx::deploy::lifecycle::{Definition, Endorser, LifecycleCommand, OrdererEndpoint};
-use fabx::deploy::package::{validate_label, Package};
-use fabx::deploy::unquote;
-use fabx::endorsement::EndorsementPolicy;
-use fabx::invoke::{ctor_args, Call};
+use fabx::artifacts::package::{validate_label, Package};
+use fabx::network::invoke::{ctor_args, Call};
 use fabx::Topology;
+use fabx_fabric::cli::lifecycle::{Definition, Endorser, LifecycleCommand};
+use fabx_fabric::cli::output::unquote;
+use fabx_fabric::cli::PeerCli;
+use fabx_fabric::policy::endorsement::EndorsementPolicy;
 use flate2::read::GzDecoder;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -85,7 +85,7 @@ fn labels_follow_fabric_rule() {
 #[test]
 fn lifecycle_commands_render_the_peer_cli_arguments() {
     let topology = Topology::default_topology();
-    let orderer = OrdererEndpoint::of(&topology.orderers()[0]);
+    let orderer = fabx::network::orderer_endpoint(&topology.orderers()[0]);
     assert_eq!(orderer.address, "orderer.example.com:7050");
     let definition = Definition {
         channel: "channel1".into(),
@@ -106,7 +106,11 @@ fn lifecycle_commands_render_the_peer_cli_arguments() {
         "peer lifecycle chaincode approveformyorg -o orderer.example.com:7050 --tls --cafile /fabx/tlsca/example.com.pem \
          --connTimeout 10s --channelID channel1 --name examplecc --version 1.0 --sequence 3 --init-required --package-id examplecc_1.0:ab"
     );
-    let endorsers: Vec<Endorser> = topology.peers().iter().map(Endorser::of).collect();
+    let endorsers: Vec<Endorser> = topology
+        .peers()
+        .iter()
+        .map(fabx::network::endorser)
+        .collect();
     let commit = LifecycleCommand::Commit {
         orderer: orderer.clone(),
         definition: Definition {
@@ -185,15 +189,15 @@ fn protobuf_text_strings_are_unquoted() {
 #[test]
 fn chaincode_errors_carry_the_chaincode_message() {
     let line = r#"Error: endorsement failure during invoke. response: status:500 message:"Incorrect number of arguments. Expecting 3" "#;
-    let err = fabx::deploy::chaincode_error("examplecc", line);
+    let err = fabx::network::deploy::chaincode_error("examplecc", line);
     assert_eq!(
         err.to_string(),
         "chaincode examplecc failed: Incorrect number of arguments. Expecting 3"
     );
-    let other = fabx::deploy::chaincode_error("cc", "Error: failed to connect");
+    let other = fabx::network::deploy::chaincode_error("cc", "Error: failed to connect");
     assert_eq!(other.to_string(), "chaincode cc failed: failed to connect");
     let down = r#"Error: endorsement failure during invoke. response: status:500 message:"error in simulation: failed to execute transaction 4ee1: could not launch chaincode examplecc_1.0:3f9c: connection to examplecc_1.0:3f9c failed: error cannot create connection for examplecc_1.0:3f9c: error creating grpc connection to examplecc.org1.example.com:9999: failed to create new connection: connection error: desc = \"transport: error while dialing: dial tcp: lookup examplecc.org1.example.com on 127.0.0.11:53: no such host\"""#;
-    let err = fabx::deploy::chaincode_error("examplecc", down).to_string();
+    let err = fabx::network::deploy::chaincode_error("examplecc", down).to_string();
     assert!(err.starts_with("chaincode examplecc is not reachable: the peer cannot connect to its server (transport: error while dialing: dial tcp: lookup examplecc.org1.example.com"), "{err}");
     assert!(
         err.ends_with("run `fabx deploy examplecc` again to restart its containers"),
@@ -203,7 +207,7 @@ fn chaincode_errors_carry_the_chaincode_message() {
 
 #[test]
 fn lifecycle_json_is_read_strictly() {
-    use fabx::deploy::{parse_approvals, parse_approved_package, parse_committed};
+    use fabx_fabric::cli::output::{parse_approvals, parse_approved_package, parse_committed};
     let committed = parse_committed(r#"{"sequence":2,"version":"1.1","endorsement_plugin":"escc","validation_plugin":"vscc","validation_parameter":"EiAvQ2hhbm5lbC9BcHBsaWNhdGlvbi9FbmRvcnNlbWVudA==","collections":{},"init_required":true,"approvals":{"Org1MSP":true,"Org2MSP":true}}"#).unwrap();
     assert_eq!(
         (
@@ -244,7 +248,7 @@ fn lifecycle_json_is_read_strictly() {
 
 #[test]
 fn the_installed_package_id_is_read_from_install_output() {
-    use fabx::deploy::installed_package_id;
+    use fabx_fabric::cli::output::installed_package_id;
     let fresh = "2026-11-21 INFO [cli.lifecycle.chaincode] submitInstallProposal -> Chaincode code package identifier: cc_1.0:abc123\n";
     assert_eq!(
         installed_package_id(fresh).as_deref(),

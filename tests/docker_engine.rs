@@ -5,11 +5,11 @@
 mod common;
 
 use common::{busybox_image, engine, unique, volume_exists, volumes_of};
-use fabx::docker::{ContainerSpec, UploadFile, LABEL_MANAGED, LABEL_NETWORK};
+use fabx::engine::spec::{UploadFile, WorkloadSpec, LABEL_MANAGED, LABEL_NETWORK};
+use fabx::engine::wait::{await_log, LogCondition, WaitError};
 use fabx::network::down::teardown;
 use fabx::reporter::Silent;
-use fabx::wait::{await_log, LogCondition, WaitError};
-use fabx::{Error, Layout, Network};
+use fabx::{EngineError, Error, Layout, Network};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -25,8 +25,8 @@ fn labels(network: &str) -> HashMap<String, String> {
     ])
 }
 
-fn shell(name: &str, network: &str, image: &str, script: &str) -> ContainerSpec {
-    ContainerSpec {
+fn shell(name: &str, network: &str, image: &str, script: &str) -> WorkloadSpec {
+    WorkloadSpec {
         name: name.to_string(),
         image: image.to_string(),
         cmd: Some(vec!["sh".into(), "-c".into(), script.into()]),
@@ -276,8 +276,9 @@ async fn up_with_a_missing_image_fails_in_one_line_and_creates_nothing() {
     let message = err.to_string();
     assert!(
         matches!(
-            err,
-            Error::Docker(fabx::docker::DockerError::ImageUnavailable { .. })
+            &err,
+            Error::Engine(EngineError::Docker(e))
+                if matches!(**e, fabx::engine::docker::DockerError::ImageUnavailable { .. })
         ),
         "{message}"
     );
@@ -406,7 +407,10 @@ async fn up_refuses_a_network_it_did_not_create() {
     let outcome = network.down(&Silent).await.unwrap();
     let still_there = engine.network_labels(&net).await.unwrap().is_some();
     engine.remove_network(&net).await.unwrap();
-    assert!(matches!(err, Error::ForeignNetwork { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Engine(EngineError::ForeignNetwork { .. })),
+        "{err}"
+    );
     assert!(err
         .to_string()
         .contains(&format!("docker network rm {net}")));

@@ -13,7 +13,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{CreateContainerOptions, LogsOptions, RemoveContainerOptions};
 use bollard::Docker;
-use fabx::chaincode_image::{
+use fabx::network::deploy::image::{
     build_chaincode_image, build_from_context, context_tar, scratch_dockerfile,
 };
 use futures_util::{FutureExt, StreamExt};
@@ -279,7 +279,7 @@ fn build_peer_double() -> PathBuf {
         .find_map(|l| l.strip_prefix("host: "))
         .expect("host triple");
     // The same static cargo as chaincode builds, so the two share compiled dependencies.
-    let status = fabx::chaincode_image::static_cargo()
+    let status = fabx::network::deploy::image::static_cargo()
         .current_dir(workspace())
         .args(["build", "--release", "--target", triple, "-p", "fabx-shim"])
         .args(["--example", "peer_double"])
@@ -294,7 +294,7 @@ fn build_peer_double() -> PathBuf {
 
 #[tokio::test]
 async fn build_chaincode_image_reports_each_failure() {
-    use fabx::chaincode_image::ChaincodeImageError as E;
+    use fabx::network::deploy::image::ChaincodeImageError as E;
     let docker = Docker::connect_with_local_defaults().expect("Docker client");
     docker
         .ping()
@@ -317,7 +317,7 @@ async fn build_chaincode_image_reports_each_failure() {
     .unwrap();
     let err = build_chaincode_image(&engine, dir.path(), tag, &mut log).await;
     match err {
-        Err(E::Docker(fabx::docker::DockerError::Build { reason, tail, .. })) => {
+        Err(E::Docker(fabx::engine::docker::DockerError::Build { reason, tail, .. })) => {
             assert!(reason.contains("missing.txt"), "{reason}");
             assert!(tail.contains("COPY missing.txt"), "{tail}");
         }

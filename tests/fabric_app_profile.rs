@@ -119,7 +119,7 @@ async fn connection_profile_and_env_serve_a_host_application() {
     ));
 
     let yaml = std::fs::read_to_string(org1.join("connection-org1.yaml")).unwrap();
-    let from_yaml: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    let from_yaml: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
     assert_eq!(from_yaml, profile);
 
     // 3. A `peer` CLI of the tools image on the host's network, with exactly the

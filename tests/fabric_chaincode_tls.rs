@@ -6,13 +6,13 @@
 
 mod common;
 
-use fabx::chaincode_tls::TlsMode;
-use fabx::commands::{peer_env, PeerCli, PeerCommand};
-use fabx::deploy::lifecycle::LifecycleCommand;
-use fabx::deploy::{DeployRequest, Source};
-use fabx::docker::UploadFile;
+use fabx::artifacts::chaincode_tls::TlsMode;
+use fabx::engine::UploadFile;
 use fabx::harness::TestNetwork;
+use fabx::network::deploy::{DeployRequest, Source};
 use fabx::{Error, Topology};
+use fabx_fabric::cli::lifecycle::LifecycleCommand;
+use fabx_fabric::cli::{peer_env, PeerCli, PeerCommand};
 use std::time::{Duration, Instant};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
@@ -51,7 +51,7 @@ async fn handshake(net: &TestNetwork, with_client_cert: bool) -> String {
         mode: 0o600,
     });
     engine.upload(&container, "/", &files).await.unwrap();
-    let mut env: Vec<String> = peer_env(peer, &PeerCommand::ChannelList)
+    let mut env: Vec<String> = peer_env(&fabx::network::cli_admin(peer), &PeerCommand::ChannelList)
         .into_iter()
         .filter(|e| {
             !e.starts_with("CORE_PEER_ADDRESS=") && !e.starts_with("CORE_PEER_TLS_ROOTCERT_FILE=")
@@ -160,7 +160,7 @@ async fn examplecc_over_mutual_tls_and_a_plain_text_image_refused() {
             sequence: 1,
         };
         let container = net.topology().container_name(&peer.host);
-        let env = peer_env(&peer, &query);
+        let env = peer_env(&fabx::network::cli_admin(&peer), &query);
         let output = net
             .network()
             .engine

@@ -3,11 +3,11 @@
 
 mod common;
 
-use fabx::deploy::{DeployRequest, Source};
-use fabx::endorsement::EndorsementPolicy;
 use fabx::harness::TestNetwork;
-use fabx::invoke::CallOptions;
+use fabx::network::deploy::{DeployRequest, Source};
+use fabx::network::invoke::CallOptions;
 use fabx::Error;
+use fabx_fabric::policy::endorsement::EndorsementPolicy;
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 

@@ -5,42 +5,62 @@
 
 mod common;
 
-/// Runs fabx from the repository root (where chaincode/examplecc is), with the state
-/// directory in `state`.
-fn fabx(state: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+/// Where a run keeps its files, and the topology file it uses instead of the default
+/// one, if any.
+struct Run {
+    state: std::path::PathBuf,
+    config: Option<std::path::PathBuf>,
+}
+
+/// Runs fabx from the repository root (where chaincode/examplecc is).
+fn fabx(run: &Run, args: &[&str]) -> (bool, String, String) {
     let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    common::run_fabx(project, &[("FABX_STATE_DIR", state.as_os_str())], args)
+    let mut env = vec![("FABX_STATE_DIR", run.state.as_os_str())];
+    if let Some(config) = &run.config {
+        env.push(("FABX_CONFIG", config.as_os_str()));
+    }
+    common::run_fabx(project, &env, args)
 }
 
 #[tokio::test]
 async fn default_network_up_status_down_leaves_docker_as_it_was() {
     const TEST: &str = "default_network_up_status_down";
     let engine = common::engine().await;
-    let topology = fabx::Topology::default_topology();
+    let mut topology = fabx::Topology::default_topology();
     if let Some(reason) = common::missing_fabric_images(&topology).await {
         return common::skipped(TEST, &reason);
     }
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory fabx creates itself (its mode is checked).
+    let state = tmp.path().join("state");
+    let mut run = Run {
+        state: state.clone(),
+        config: None,
+    };
+    // The README's first command leaves the default network up: then the default
+    // topology runs beside it, under its own name and without fixed host ports.
     if engine
         .network_labels(&topology.network)
         .await
         .unwrap()
         .is_some()
     {
-        return common::skipped(
-            TEST,
-            "Docker network net_byfn already exists (a network is up); run `fabx down` first",
-        );
+        common::report(&format!(
+            "{TEST}: {} is up; the default topology runs beside it, isolated",
+            topology.network
+        ));
+        topology = fabx::harness::isolate(topology);
+        let file = tmp.path().join("default-isolated.yaml");
+        std::fs::write(&file, serde_norway::to_string(&topology).unwrap()).unwrap();
+        run.config = Some(file);
     }
     let _cleanup = common::Cleanup {
         engine: engine.clone(),
         network: topology.network.clone(),
     };
     let before = common::docker_objects(&engine).await;
-    let tmp = tempfile::tempdir().unwrap();
-    // A directory fabx creates itself (its mode is checked).
-    let state = tmp.path().join("state");
 
-    let (ok, stdout, stderr) = fabx(state.as_path(), &["up", "--json"]);
+    let (ok, stdout, stderr) = fabx(&run, &["up", "--json"]);
     assert!(ok, "fabx up failed: {stderr}");
     let lines: Vec<serde_json::Value> = stdout
         .lines()
@@ -72,7 +92,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     let peer = engine
         .client()
         .inspect_container(
-            "peer0.org1.example.com",
+            &topology.container_name("peer0.org1.example.com"),
             None::<bollard::query_parameters::InspectContainerOptions>,
         )
         .await
@@ -87,7 +107,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         "{published:?}"
     );
 
-    let (ok, stdout, stderr) = fabx(state.as_path(), &["status", "--json"]);
+    let (ok, stdout, stderr) = fabx(&run, &["status", "--json"]);
     assert!(ok, "{stderr}");
     let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let nodes = status["nodes"].as_array().unwrap();
@@ -99,12 +119,12 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     }
 
     // A second up finds every node running and joined.
-    let (ok, stdout, _) = fabx(state.as_path(), &["up"]);
+    let (ok, stdout, _) = fabx(&run, &["up"]);
     assert!(ok && stdout.contains("already up"), "{stdout}");
 
     // Issue 4's flow: deploy with init, invoke, query on both orgs.
     let (ok, stdout, stderr) = fabx(
-        state.as_path(),
+        &run,
         &[
             "deploy",
             "examplecc",
@@ -132,18 +152,12 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
         let mode = std::fs::metadata(package).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", package.display());
     }
-    let (ok, _, stderr) = fabx(
-        state.as_path(),
-        &["invoke", "examplecc", "invoke", "a", "b", "20"],
-    );
+    let (ok, _, stderr) = fabx(&run, &["invoke", "examplecc", "invoke", "a", "b", "20"]);
     assert!(ok, "{stderr}");
-    assert_eq!(
-        fabx(state.as_path(), &["query", "examplecc", "query", "a"]).1,
-        "80\n"
-    );
+    assert_eq!(fabx(&run, &["query", "examplecc", "query", "a"]).1, "80\n");
     assert_eq!(
         fabx(
-            state.as_path(),
+            &run,
             &["query", "examplecc", "query", "b", "--org", "Org2MSP"]
         )
         .1,
@@ -151,7 +165,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     );
     assert_eq!(
         fabx(
-            state.as_path(),
+            &run,
             &["query", "examplecc", "-c", r#"{"Args":["query","b"]}"#]
         )
         .1,
@@ -159,10 +173,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     );
 
     // A chaincode error: non-zero exit with the chaincode's message.
-    let (ok, _, stderr) = fabx(
-        state.as_path(),
-        &["invoke", "examplecc", "invoke", "a", "b"],
-    );
+    let (ok, _, stderr) = fabx(&run, &["invoke", "examplecc", "invoke", "a", "b"]);
     assert!(!ok);
     assert_eq!(
         stderr.trim(),
@@ -171,7 +182,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
 
     // An image built elsewhere, following the Fabric samples' env convention.
     let (ok, _, stderr) = fabx(
-        state.as_path(),
+        &run,
         &[
             "deploy",
             "imagecc",
@@ -188,7 +199,7 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     assert!(ok, "{stderr}");
     assert_eq!(
         fabx(
-            state.as_path(),
+            &run,
             &["query", "imagecc", "query", "y", "--org", "Org2MSP"]
         )
         .1,
@@ -196,29 +207,26 @@ async fn default_network_up_status_down_leaves_docker_as_it_was() {
     );
 
     // Bad input leaves the network healthy.
-    let (ok, _, stderr) = fabx(state.as_path(), &["deploy", "nosuchcc"]);
+    let (ok, _, stderr) = fabx(&run, &["deploy", "nosuchcc"]);
     assert!(
         !ok && stderr.contains("chaincode directory chaincode/nosuchcc not found"),
         "{stderr}"
     );
     let (ok, _, stderr) = fabx(
-        state.as_path(),
+        &run,
         &["query", "examplecc", "query", "a", "--org", "Org9MSP"],
     );
     assert!(
         !ok && stderr.contains("unknown organization Org9MSP"),
         "{stderr}"
     );
-    assert_eq!(
-        fabx(state.as_path(), &["query", "examplecc", "query", "a"]).1,
-        "80\n"
-    );
+    assert_eq!(fabx(&run, &["query", "examplecc", "query", "a"]).1, "80\n");
 
-    let (ok, stdout, stderr) = fabx(state.as_path(), &["down"]);
+    let (ok, stdout, stderr) = fabx(&run, &["down"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("removed: 9 containers"), "{stdout}");
     assert!(!state.as_path().exists());
-    let (ok, stdout, _) = fabx(state.as_path(), &["down"]);
+    let (ok, stdout, _) = fabx(&run, &["down"]);
     assert!(ok && stdout.contains("nothing to remove"), "{stdout}");
 
     assert_eq!(common::docker_objects(&engine).await, before);

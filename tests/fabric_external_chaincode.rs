@@ -5,9 +5,9 @@
 
 mod common;
 
-use fabx::chaincode_tls::TlsMode;
-use fabx::deploy::{DeployRequest, Source};
+use fabx::artifacts::chaincode_tls::TlsMode;
 use fabx::harness::TestNetwork;
+use fabx::network::deploy::{DeployRequest, Source};
 use fabx::{Error, Topology};
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -55,7 +55,7 @@ async fn examplecc_as_a_host_process_under_mutual_tls() {
     if let Some(reason) = common::missing_fabric_images(&Topology::default_topology()).await {
         return common::skipped(TEST, &reason);
     }
-    let binary = fabx::chaincode_image::build_static_binary(EXAMPLECC.as_ref(), &mut |_| {})
+    let binary = fabx::network::deploy::image::build_static_binary(EXAMPLECC.as_ref(), &mut |_| {})
         .await
         .unwrap()
         .path;

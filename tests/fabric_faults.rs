@@ -4,8 +4,8 @@
 
 mod common;
 
-use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::TestNetwork;
+use fabx::network::deploy::{DeployRequest, Source};
 use fabx::network::UpOutcome;
 use fabx::reporter::{Reporter, Silent, StepId};
 use fabx::{Error, Topology};

@@ -131,7 +131,7 @@ async fn a_node_that_exits_during_start_up_fails_up_and_leaves_nothing() {
     assert!(
         matches!(
             err,
-            fabx::Error::Wait(fabx::wait::WaitError::Stopped { .. })
+            fabx::Error::Wait(fabx::engine::wait::WaitError::Stopped { .. })
         ),
         "{message}"
     );

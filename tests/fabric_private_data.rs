@@ -4,9 +4,9 @@
 
 mod common;
 
-use fabx::deploy::{DeployRequest, Source};
 use fabx::harness::TestNetwork;
-use fabx::invoke::CallOptions;
+use fabx::network::deploy::{DeployRequest, Source};
+use fabx::network::invoke::CallOptions;
 use fabx::Error;
 use sha2::{Digest, Sha256};
 

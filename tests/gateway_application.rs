@@ -8,7 +8,7 @@ mod common;
 
 use fabric_gateway::identity::EcdsaP256Signer;
 use fabric_gateway::{Gateway, Identity};
-use fabx::deploy::{DeployRequest, Source};
+use fabx::network::deploy::{DeployRequest, Source};
 use fabx::reporter::Silent;
 use fabx::{Layout, Network, Topology};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -125,9 +125,9 @@ async fn a_topology_built_in_code_with_redeploys() {
     assert_eq!(again.sequence, 1);
 
     // The same image under another name, one container shared by all orgs.
-    let mut shared = fabx::deploy::DeployRequest::new(
+    let mut shared = fabx::network::deploy::DeployRequest::new(
         "sharedcc",
-        fabx::deploy::Source::Image(first.image.clone()),
+        fabx::network::deploy::Source::Image(first.image.clone()),
     );
     shared.shared_container = true;
     shared.init = Some(vec![
@@ -152,9 +152,9 @@ async fn a_topology_built_in_code_with_redeploys() {
     );
 
     // A new version bumps the sequence by itself and needs init again.
-    let mut upgrade = fabx::deploy::DeployRequest::new(
+    let mut upgrade = fabx::network::deploy::DeployRequest::new(
         "examplecc",
-        fabx::deploy::Source::Image(first.image.clone()),
+        fabx::network::deploy::Source::Image(first.image.clone()),
     );
     upgrade.version = "2.0".into();
     upgrade.init = Some(vec![

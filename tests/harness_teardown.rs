@@ -85,8 +85,10 @@ async fn deploy_on_a_network_that_is_not_up_says_so() {
         common::isolated_topology(),
         fabx::Layout::new(dir.path()),
     );
-    let request =
-        fabx::deploy::DeployRequest::new("examplecc", fabx::deploy::Source::Image("x:1".into()));
+    let request = fabx::network::deploy::DeployRequest::new(
+        "examplecc",
+        fabx::network::deploy::Source::Image("x:1".into()),
+    );
     let err = network
         .deploy(&request, &fabx::reporter::Silent)
         .await

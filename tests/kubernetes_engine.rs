@@ -114,7 +114,7 @@ async fn main_job_on_kubernetes_through_the_cli() {
     let _one_at_a_time = CLUSTER.lock().await;
     let (kubeconfig, client) = match cluster().await {
         Ok(c) => c,
-        Err(reason) => return common::skipped(TEST, &reason),
+        Err(reason) => return common::skipped_without_cluster(TEST, &reason),
     };
     let before = cluster_objects(&client).await;
     let tmp = tempfile::tempdir().unwrap();
@@ -205,7 +205,7 @@ async fn harness_runs_a_test_network_on_kubernetes() {
     let _one_at_a_time = CLUSTER.lock().await;
     let (kubeconfig, client) = match cluster().await {
         Ok(c) => c,
-        Err(reason) => return common::skipped(TEST, &reason),
+        Err(reason) => return common::skipped_without_cluster(TEST, &reason),
     };
     let choice = EngineChoice {
         kind: EngineKind::Kubernetes,
@@ -274,7 +274,7 @@ async fn bad_input_on_a_cluster_leaves_nothing() {
     let _one_at_a_time = CLUSTER.lock().await;
     let (kubeconfig, client) = match cluster().await {
         Ok(c) => c,
-        Err(reason) => return common::skipped(TEST, &reason),
+        Err(reason) => return common::skipped_without_cluster(TEST, &reason),
     };
     let tmp = tempfile::tempdir().unwrap();
     let pid = std::process::id();
@@ -326,7 +326,7 @@ async fn bad_input_on_a_cluster_leaves_nothing() {
     let mut topology = Topology::default_topology();
     topology.images.peer = "fabx-test/no-such-peer:2.5".into();
     let file = tmp.path().join("missing-image.yaml");
-    std::fs::write(&file, serde_yaml::to_string(&topology).unwrap()).unwrap();
+    std::fs::write(&file, serde_norway::to_string(&topology).unwrap()).unwrap();
     let network = format!("fabx-k8s-noimage-{pid}");
     let state = tmp.path().join("noimage");
     let (ok, _, stderr) = fabx(
@@ -451,6 +451,6 @@ async fn limited_kubeconfig(
         other: Default::default(),
     }];
     let path = dir.join("limited-kubeconfig");
-    std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
+    std::fs::write(&path, serde_norway::to_string(&config).unwrap()).unwrap();
     path
 }

@@ -201,7 +201,7 @@ fn published_ports_bind_to_localhost_unless_the_topology_says_otherwise() {
     assert_eq!(everywhere.host_ip(), "0.0.0.0");
     let text = format!("{MINIMAL}host_ip: cafe.example.com\n");
     assert_eq!(invalid(&text).1, "host_ip");
-    let spec = fabx::containers::node_spec(&t, &fabx::Layout::new("/s"), &t.peers()[0]);
+    let spec = fabx::network::specs::node_spec(&t, &fabx::Layout::new("/s"), &t.peers()[0]);
     assert_eq!(spec.host_ip, "127.0.0.1");
 }
 

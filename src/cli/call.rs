@@ -3,7 +3,7 @@
 use super::output::Output;
 use anyhow::Result;
 use clap::Args;
-use fabx::invoke::{parse_transient, Call, CallOptions};
+use fabx::network::invoke::{parse_transient, Call, CallOptions};
 use fabx::Network;
 use serde_json::json;
 

@@ -1,9 +1,7 @@
 use super::output::Output;
 use anyhow::Result;
 use clap::Args;
-use fabx::chaincode_tls::TlsMode;
-use fabx::deploy::{DeployRequest, Source};
-use fabx::endorsement::EndorsementPolicy;
+use fabx::network::deploy::{DeployRequest, EndorsementPolicy, Source, TlsMode};
 use fabx::Network;
 use serde_json::json;
 use std::path::PathBuf;

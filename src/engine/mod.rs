@@ -6,48 +6,21 @@
 //! reaches one of their ports. [`docker`] and [`kubernetes`] implement it side by side.
 
 pub mod docker;
-mod docker_engine;
+mod error;
+#[cfg(feature = "kubernetes")]
 pub mod kubernetes;
+pub mod spec;
+pub mod wait;
 
-use crate::error::Result;
+pub use crate::topology::EngineKind;
 use async_trait::async_trait;
+pub use error::{EngineError, Result};
 use futures_util::stream::BoxStream;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use docker::{Bind, ContainerSpec as WorkloadSpec, ExecOutput, UploadFile};
-
-/// Which engine a network runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    #[default]
-    Docker,
-    Kubernetes,
-}
-
-impl EngineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "docker",
-            EngineKind::Kubernetes => "kubernetes",
-        }
-    }
-}
-
-impl std::str::FromStr for EngineKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "docker" => Ok(EngineKind::Docker),
-            "kubernetes" | "k8s" => Ok(EngineKind::Kubernetes),
-            other => Err(format!(
-                "unknown engine {other:?} (use docker or kubernetes)"
-            )),
-        }
-    }
-}
+pub use spec::{Bind, ExecOutput, UploadFile, WorkloadSpec};
 
 /// A workload as listed by the engine.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -91,7 +64,7 @@ pub trait Engine: Send + Sync + 'static {
     /// The network's space as messages name it (`the Docker network`, `namespace N`).
     fn space(&self) -> String;
     /// The error for a space of the network's name that fabx did not create.
-    fn foreign_space(&self, network: &str) -> crate::error::Error;
+    fn foreign_space(&self, network: &str) -> EngineError;
     /// Creates the space and the names the nodes are dialled by.
     async fn create_space(
         &self,
@@ -191,9 +164,13 @@ impl EngineChoice {
 }
 
 /// Connects to the chosen engine for `network`.
+#[cfg_attr(not(feature = "kubernetes"), allow(unused_variables))]
 pub async fn connect(choice: &EngineChoice, network: &str) -> Result<EngineRef> {
     Ok(match choice.kind {
         EngineKind::Docker => Arc::new(docker::DockerEngine::connect().await?),
+        #[cfg(not(feature = "kubernetes"))]
+        EngineKind::Kubernetes => return Err(EngineError::KubernetesNotBuilt),
+        #[cfg(feature = "kubernetes")]
         EngineKind::Kubernetes => {
             let namespace = choice
                 .namespace

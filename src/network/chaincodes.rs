@@ -3,11 +3,11 @@
 
 use super::status::OtherContainer;
 use super::Network;
-use crate::commands::PeerCli;
-use crate::deploy::lifecycle::LifecycleCommand;
-use crate::deploy::{committed_from_json, Committed};
-use crate::error::{Error, Result};
+use crate::network::error::{Error, Result};
 use crate::topology::Node;
+use fabx_fabric::cli::lifecycle::LifecycleCommand;
+use fabx_fabric::cli::output::{committed_from_json, Committed};
+use fabx_fabric::cli::PeerCli;
 use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
@@ -118,9 +118,10 @@ impl Network {
                     })
                     .collect();
                 CommittedChaincode {
-                    endorsement_policy: crate::endorsement::describe_validation_parameter(
-                        &d.validation_parameter,
-                    ),
+                    endorsement_policy:
+                        fabx_fabric::policy::endorsement::describe_validation_parameter(
+                            &d.validation_parameter,
+                        ),
                     name,
                     version: d.version,
                     sequence: d.sequence,
@@ -195,7 +196,7 @@ mod tests {
             ("examplecc", 2, true)
         );
         assert_eq!(
-            crate::endorsement::describe_validation_parameter(
+            fabx_fabric::policy::endorsement::describe_validation_parameter(
                 &definitions[0].1.validation_parameter
             )
             .as_deref(),

@@ -3,7 +3,7 @@
 //! roots and of a user's MSP in the state directory.
 
 use super::Network;
-use crate::error::{Error, Result};
+use crate::network::error::{Error, Result};
 use crate::topology::{ports, Node, NodeKind};
 use std::path::Path;
 
@@ -30,8 +30,8 @@ impl Network {
             None => peers.first(),
             Some(name) => peers.iter().find(|p| p.host == name || p.name == name),
         }
-        .ok_or_else(|| Error::InvalidArgument {
-            what: format!("peer {:?} of {msp_id}", peer.unwrap_or_default()),
+        .ok_or_else(|| Error::BadInput {
+            problem: format!("{msp_id} has no peer {:?}", peer.unwrap_or_default()),
             fix: format!(
                 "name one of {}",
                 peers
@@ -48,8 +48,11 @@ impl Network {
                 .join("msp"),
         );
         if !msp.is_dir() {
-            return Err(Error::InvalidArgument {
-                what: format!("user {user:?} of {msp_id} ({} is not there)", msp.display()),
+            return Err(Error::BadInput {
+                problem: format!(
+                    "{msp_id} has no user {user:?} ({} is not there)",
+                    msp.display()
+                ),
                 fix: "use Admin or User1, on a network that is up".into(),
             });
         }

@@ -15,7 +15,7 @@
 //! keystore), a client of the org (or `users/Admin@<domain>/msp`, its admin).
 
 use super::Network;
-use crate::error::{Error, Result};
+use crate::network::error::{Error, Result};
 use crate::topology::{ports, NodeKind, PeerOrg};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -124,10 +124,10 @@ impl Network {
             let mut json_text =
                 serde_json::to_string_pretty(&profile).expect("a JSON value serializes");
             json_text.push('\n');
-            crate::crypto::write_file(&json_path, &json_text, false)?;
+            crate::artifacts::crypto::write_file(&json_path, &json_text, false)?;
             let yaml_path = dir.join(format!("connection-{label}.yaml"));
-            let yaml_text = serde_yaml::to_string(&profile).expect("a JSON value serializes");
-            crate::crypto::write_file(&yaml_path, &yaml_text, false)?;
+            let yaml_text = serde_norway::to_string(&profile).expect("a JSON value serializes");
+            crate::artifacts::crypto::write_file(&yaml_path, &yaml_text, false)?;
             written.push(json_path);
             written.push(yaml_path);
         }
@@ -209,8 +209,8 @@ mod tests {
     #[test]
     fn yaml_form_parses_to_the_same_value() {
         let p = render(&org1(), &peers(), TLS_CA, CA);
-        let yaml = serde_yaml::to_string(&p).unwrap();
-        let back: Value = serde_yaml::from_str(&yaml).unwrap();
+        let yaml = serde_norway::to_string(&p).unwrap();
+        let back: Value = serde_norway::from_str(&yaml).unwrap();
         assert_eq!(back, p);
         // The PEMs stay multi-line, as in test-network's connection-org1.yaml.
         assert!(yaml.contains("TLSCA\n"), "{yaml}");
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn url_host_is_localhost_for_loopback_and_every_interface() {
-        use crate::network::client_host as url_host;
+        use crate::engine::spec::client_host as url_host;
         assert_eq!(url_host("127.0.0.1"), "localhost");
         assert_eq!(url_host("0.0.0.0"), "localhost");
         assert_eq!(url_host("::"), "localhost");

@@ -2,11 +2,11 @@
 //! anonymous volumes, the Docker network, and the generated files.
 
 use super::Network;
-use crate::docker::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
 use crate::engine::{Engine, EngineKind};
-use crate::error::{Error, Result};
-use crate::lock::{StateLock, LOCK_WAIT};
-use crate::reporter::{step, Reporter};
+use crate::network::error::{Error, Result};
+use crate::network::lock::{StateLock, LOCK_WAIT};
+use crate::support::reporter::{step, Reporter};
 use futures_util::future::try_join_all;
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! `logs`: what a node, or every container of a chaincode, prints.
 
 use super::Network;
-use crate::docker::{LABEL_MSP, LABEL_NETWORK, LABEL_ROLE, ROLE_CHAINCODE};
-use crate::error::{Error, Result};
+use crate::engine::spec::{LABEL_MSP, LABEL_NETWORK, LABEL_ROLE, ROLE_CHAINCODE};
+use crate::network::error::{Error, Result};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 /// A line of log output and where it came from (an org's MSP ID for chaincode, empty for
@@ -31,8 +31,11 @@ impl Network {
         };
         if sources.is_empty() {
             let nodes: Vec<String> = self.topology.nodes().into_iter().map(|n| n.host).collect();
-            return Err(Error::InvalidArgument {
-                what: format!("no node or deployed chaincode named {name:?}"),
+            return Err(Error::BadInput {
+                problem: format!(
+                    "network {} has no node or deployed chaincode named {name:?}",
+                    self.topology.network
+                ),
                 fix: format!(
                     "give a node ({}) or the name of a deployed chaincode",
                     nodes.join(", ")

@@ -1,29 +1,36 @@
 //! A Fabric network: the topology, its state directory and the engine it runs on.
 
+mod calls;
 pub mod chaincodes;
 mod client_env;
 pub mod connection_profile;
+pub mod deploy;
 pub mod down;
+pub mod error;
+pub mod invoke;
+pub mod lock;
 pub mod logs;
 mod owner;
-mod peer_calls;
+mod peer_cli;
+mod readiness;
 mod resume;
+pub mod specs;
 pub mod status;
 mod up;
 
 pub use down::DownOutcome;
+pub(crate) use peer_cli::Check;
+pub use peer_cli::{cli_admin, endorser, orderer_endpoint};
 pub use status::{ChannelInfo, NetworkStatus, NodeStatus};
 pub use up::UpOutcome;
 
-use crate::channel_config::FabricMajor;
-use crate::commands::{peer_env, PeerCli};
-use crate::docker::{ExecOutput, LABEL_NETWORK, LABEL_ROLE};
-use crate::engine::EngineRef;
-use crate::error::{Error, Result};
-use crate::layout::Layout;
-use crate::participation::{AdminEndpoint, ParticipationClient};
+use crate::artifacts::channel_config::FabricMajor;
+use crate::artifacts::layout::Layout;
+use crate::engine::spec::{LABEL_NETWORK, LABEL_ROLE};
+use crate::engine::{EngineError, EngineRef};
+use crate::network::error::{Error, Result};
 use crate::topology::{ports, Node, NodeKind, Topology};
-use crate::transient::{self, Backoff, Failure, RETRY_BOUND};
+use fabx_fabric::participation::{AdminEndpoint, ParticipationClient};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
@@ -32,16 +39,6 @@ pub struct Network {
     pub topology: Topology,
     pub layout: Layout,
     pub engine: EngineRef,
-}
-
-/// Whether a failed command is an error or an answer the caller reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Check {
-    /// A non-zero exit (after transient failures were retried) is [`Error::Command`].
-    Checked,
-    /// A non-zero exit is returned as output: the caller reads its meaning (a 404 from
-    /// querycommitted, a chaincode's error message).
-    Unchecked,
 }
 
 impl Network {
@@ -128,56 +125,6 @@ impl Network {
         })
     }
 
-    /// The one way a Fabric CLI runs in a container: transient failures (see
-    /// [`crate::transient`]) are tried again with backoff within a bound; a permanent
-    /// one fails at once, or is returned as output with [`Check::Unchecked`].
-    pub(crate) async fn run_cli(
-        &self,
-        container: &str,
-        args: Vec<String>,
-        env: Vec<String>,
-        check: Check,
-    ) -> Result<ExecOutput> {
-        let mut backoff = Backoff::new(RETRY_BOUND);
-        loop {
-            let output = self.engine.exec(container, &args, &env).await?;
-            if output.success() {
-                return Ok(output);
-            }
-            let transient = matches!(
-                transient::classify(&output.printed()),
-                Failure::Transient(_)
-            );
-            if transient && backoff.wait().await {
-                continue;
-            }
-            return match check {
-                Check::Unchecked => Ok(output),
-                Check::Checked => Err(Error::Command {
-                    container: container.to_string(),
-                    command: args.join(" "),
-                    message: output.last_error_line(),
-                }),
-            };
-        }
-    }
-
-    /// Runs a `peer` command as the org admin inside the peer's own container.
-    pub(crate) async fn peer(&self, peer: &Node, command: &impl PeerCli) -> Result<ExecOutput> {
-        self.peer_with(peer, command, Check::Checked).await
-    }
-
-    pub(crate) async fn peer_with(
-        &self,
-        peer: &Node,
-        command: &impl PeerCli,
-        check: Check,
-    ) -> Result<ExecOutput> {
-        let container = self.topology.container_name(&peer.host);
-        self.run_cli(&container, command.args(), peer_env(peer, command), check)
-            .await
-    }
-
     /// Names of the network's containers of `role` that are running, from one list call.
     pub(crate) async fn running_containers(&self, role: &str) -> Result<HashSet<String>> {
         let found = self
@@ -223,7 +170,7 @@ impl Network {
         self.engine
             .reach(&name, port)
             .await
-            .map_err(|e| self.missing_is_not_up(e))
+            .map_err(|e| self.missing_is_not_up(e.into()))
     }
 
     /// `host:port` where a client on this machine reaches `port` of `node`.
@@ -232,12 +179,12 @@ impl Network {
         self.engine
             .client_address(&name, port)
             .await
-            .map_err(|e| self.missing_is_not_up(e))
+            .map_err(|e| self.missing_is_not_up(e.into()))
     }
 
     fn missing_is_not_up(&self, e: Error) -> Error {
         match e {
-            Error::NoWorkload { .. } => Error::NotUp {
+            Error::Engine(EngineError::NoWorkload { .. }) => Error::NotUp {
                 network: self.topology.network.clone(),
             },
             e => e,
@@ -260,15 +207,5 @@ impl Network {
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse().ok());
         Ok((FabricMajor(major.unwrap_or(2)), version))
-    }
-}
-
-/// The host of a published binding as a client names it: `localhost` for loopback and
-/// every-interface bindings (the nodes' TLS certificates name it), else the address.
-pub(crate) fn client_host(ip: &str) -> String {
-    match ip {
-        "127.0.0.1" | "0.0.0.0" | "::" | "::1" | "" => "localhost".to_string(),
-        ip if ip.contains(':') => format!("[{ip}]"),
-        ip => ip.to_string(),
     }
 }

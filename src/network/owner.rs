@@ -4,8 +4,8 @@
 
 use super::down::STATE_MARKER;
 use super::Network;
-use crate::docker::{LABEL_MANAGED, LABEL_STATE_DIR};
-use crate::error::{Error, Result};
+use crate::engine::spec::{LABEL_MANAGED, LABEL_STATE_DIR};
+use crate::network::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// How a state directory is recorded and compared: canonical when it exists (so a

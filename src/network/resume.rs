@@ -6,14 +6,14 @@
 use super::down::STATE_MARKER;
 use super::up::{UpOutcome, READY_TIMEOUT};
 use super::Network;
-use crate::docker::{LABEL_ROLE, ROLE_CHAINCODE};
-use crate::engine::{EngineKind, Workload};
-use crate::error::{Error, Result};
-use crate::reporter::{step, Reporter};
-use crate::topology::{Node, NodeKind};
-use crate::wait::{
+use crate::engine::spec::{LABEL_ROLE, ROLE_CHAINCODE};
+use crate::engine::wait::{
     await_log_after, consensus_ready, count_log_lines, LogCondition, ORDERER_READY, PEER_READY,
 };
+use crate::engine::{EngineKind, Workload};
+use crate::network::error::{Error, Result};
+use crate::support::reporter::{step, Reporter};
+use crate::topology::{Node, NodeKind};
 use futures_util::future::{join_all, try_join_all};
 use std::collections::HashMap;
 use std::time::Instant;

@@ -3,12 +3,12 @@
 
 use super::chaincodes::ChannelChaincodes;
 use super::Network;
-use crate::commands::PeerCli;
-use crate::commands::PeerCommand;
-use crate::deploy::servers::LABEL_PACKAGE_ID;
-use crate::docker::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
-use crate::error::{Error, Result};
+use crate::engine::spec::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
+use crate::network::deploy::servers::LABEL_PACKAGE_ID;
+use crate::network::error::{Error, Result};
 use crate::topology::{Node, NodeKind};
+use fabx_fabric::cli::PeerCli;
+use fabx_fabric::cli::PeerCommand;
 use futures_util::future::join_all;
 use serde::Serialize;
 

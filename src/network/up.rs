@@ -9,74 +9,24 @@
 //! everything again. No tools container is involved.
 
 use super::{down, Network};
-use crate::channel_config::{self, FabricMajor};
-use crate::containers::{labels, node_spec};
-use crate::docker::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::artifacts::channel_config::{self, FabricMajor};
+use crate::artifacts::core_yaml::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
+use crate::artifacts::{configtx, crypto};
+use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::engine::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::engine::{EngineKind, NodeService, WorkloadSpec};
-use crate::error::{Error, Result};
-use crate::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
-use crate::participation::ParticipationClient;
-use crate::peer_config::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
-use crate::reporter::{step, step_with, Reporter};
+use crate::network::error::{Error, Result};
+use crate::network::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
+use crate::network::specs::{labels, node_spec};
+use crate::support::gate::Gate;
+use crate::support::reporter::{step, step_with, Reporter};
 use crate::topology::{Consensus, Node, NodeKind, Topology};
-use crate::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
-use crate::{configtx, crypto};
+use fabx_fabric::participation::ParticipationClient;
 use futures_util::future::{join3, join_all, try_join_all};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::{Duration, Instant};
-
-/// A point nodes wait at during `up` until `count` arrivals have opened it, or a node
-/// failed (then the waiters stop; that node's error is the one reported).
-struct Gate {
-    left: AtomicUsize,
-    state: tokio::sync::watch::Sender<GateState>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GateState {
-    Waiting,
-    Open,
-    Failed,
-}
-
-impl Gate {
-    fn after(count: usize) -> Gate {
-        Gate {
-            left: AtomicUsize::new(count),
-            state: tokio::sync::watch::channel(GateState::Waiting).0,
-        }
-    }
-
-    /// One arrival; the last opens the gate unless it failed.
-    fn arrive(&self) {
-        if self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.state.send_if_modified(|s| {
-                let waiting = *s == GateState::Waiting;
-                if waiting {
-                    *s = GateState::Open;
-                }
-                waiting
-            });
-        }
-    }
-
-    fn fail(&self) {
-        self.state.send_replace(GateState::Failed);
-    }
-
-    /// Waits until the gate opens (true) or fails (false).
-    async fn passed(&self) -> bool {
-        let state = self
-            .state
-            .subscribe()
-            .wait_for(|s| *s != GateState::Waiting)
-            .await
-            .map(|s| *s);
-        matches!(state, Ok(GateState::Open))
-    }
-}
 
 /// Each channel's genesis block, by channel name.
 type ChannelBlocks = std::collections::BTreeMap<String, Vec<u8>>;
@@ -118,7 +68,7 @@ impl Network {
         }
         match self.engine.space_labels(name).await? {
             Some(labels) if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") => {
-                return Err(self.engine.foreign_space(name))
+                return Err(self.engine.foreign_space(name).into())
             }
             // Ours but empty: left over from an interrupted run.
             Some(_) => self.engine.remove_space(name).await?,
@@ -276,9 +226,9 @@ impl Network {
         let nodes = self.topology.nodes().into_iter().map(|node| async move {
             let mut spec = node_spec(&self.topology, &self.layout, &node);
             if node.kind == NodeKind::Peer && self.engine.kind() == EngineKind::Docker {
-                spec.binds.push(crate::docker::Bind {
+                spec.binds.push(crate::engine::Bind {
                     host: self.layout.packages().display().to_string(),
-                    container: crate::layout::container::PACKAGES.into(),
+                    container: crate::artifacts::layout::container::PACKAGES.into(),
                     read_only: true,
                 });
             }
@@ -421,14 +371,15 @@ impl Network {
                 ports: node_spec(&self.topology, &self.layout, node).ports,
             })
             .collect();
-        self.engine
+        Ok(self
+            .engine
             .create_space(&self.topology.network, labels, &services)
-            .await
+            .await?)
     }
 
     async fn start(&self, spec: &WorkloadSpec) -> Result<()> {
         self.engine.create(spec).await?;
-        self.engine.start(&spec.name).await
+        Ok(self.engine.start(&spec.name).await?)
     }
 
     /// Waits until `orderer` serves, then until every orderer does; false if another

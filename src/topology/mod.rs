@@ -13,6 +13,37 @@ pub const DEFAULT_TOPOLOGY: &str = include_str!("../../network/default.yaml");
 /// How the built-in topology is named in messages.
 pub const DEFAULT_TOPOLOGY_NAME: &str = "network/default.yaml (built in)";
 
+/// Which engine a network runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    #[default]
+    Docker,
+    Kubernetes,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "docker" => Ok(EngineKind::Docker),
+            "kubernetes" | "k8s" => Ok(EngineKind::Kubernetes),
+            other => Err(format!(
+                "unknown engine {other:?} (use docker or kubernetes)"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
@@ -48,7 +79,7 @@ pub struct Topology {
     pub host_ports_pinned: bool,
     /// Where the network runs: `docker` (default) or `kubernetes`; `--engine` overrides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<crate::engine::EngineKind>,
+    pub engine: Option<EngineKind>,
     /// Settings of the Kubernetes engine; `--context` and `--namespace` override them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesSettings>,
@@ -289,10 +320,11 @@ impl Topology {
 
     /// Parses and validates topology text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Topology, TopologyError> {
-        let topology: Topology = serde_yaml::from_str(text).map_err(|e| TopologyError::Parse {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
+        let topology: Topology =
+            serde_norway::from_str(text).map_err(|e| TopologyError::Parse {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
         topology.validate(file)?;
         Ok(topology)
     }

@@ -2,7 +2,8 @@
 //! scratch (a static busybox, so it needs no registry), and Fabric image detection.
 #![allow(dead_code)]
 
-use fabx::docker::{DockerEngine, LABEL_MANAGED};
+use fabx::engine::spec::LABEL_MANAGED;
+use fabx::DockerEngine;
 use fabx::Topology;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -34,7 +35,7 @@ pub async fn build_with_busybox(engine: &DockerEngine, dockerfile: &str, tag: &s
         .expect(
             "these tests need a static busybox at /bin/busybox (apt-get install busybox-static)",
         );
-    let context = fabx::chaincode_image::context_tar(&[
+    let context = fabx::network::deploy::image::context_tar(&[
         ("Dockerfile", dockerfile.as_bytes(), 0o644),
         ("busybox", busybox.as_slice(), 0o755),
     ])
@@ -155,15 +156,33 @@ impl Drop for Cleanup {
                 .enable_all()
                 .build()
                 .unwrap();
-            runtime.block_on(fabx::network::down::teardown(&engine, &network, None))
+            // The outcome is dropped: a test that already failed has said why.
+            let _ = runtime.block_on(fabx::network::down::teardown(&engine, &network, None));
         })
         .join();
     }
 }
 
-/// Says, visibly even under libtest's output capture, that a test did not run and why.
+/// Says, visibly even under libtest's output capture, that a test did not run for lack
+/// of Fabric (images, tools) and why; with `FABX_REQUIRE_FABRIC=1` the test fails instead.
 pub fn skipped(test: &str, reason: &str) {
+    skip_unless_required(fabx::harness::REQUIRE_FABRIC_ENV, test, reason)
+}
+
+/// Like [`skipped`], for a test that needs a Kubernetes cluster: with
+/// `FABX_REQUIRE_KUBERNETES=1` the test fails instead.
+pub fn skipped_without_cluster(test: &str, reason: &str) {
+    skip_unless_required(REQUIRE_KUBERNETES_ENV, test, reason)
+}
+
+/// Set to `1` where a Kubernetes cluster must be tested: its skips become failures.
+pub const REQUIRE_KUBERNETES_ENV: &str = "FABX_REQUIRE_KUBERNETES";
+
+fn skip_unless_required(variable: &str, test: &str, reason: &str) {
     use std::io::Write;
+    if fabx::harness::switch_on(variable) {
+        panic!("{test} cannot run: {reason}, and {variable}=1 makes that a failure instead of a skip (unset {variable} to skip)");
+    }
     let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
 }
 

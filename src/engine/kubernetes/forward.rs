@@ -5,7 +5,7 @@
 
 use super::names;
 use super::{KubeError, LABEL_WORKLOAD};
-use crate::error::Result;
+use crate::engine::Result;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use kube::Client;

@@ -13,9 +13,9 @@ mod names;
 mod objects;
 mod pods;
 
-use super::docker::{ExecOutput, UploadFile};
 use super::{Engine, EngineKind, LogChunks, NodeService, Workload, WorkloadSpec};
-use crate::error::Result;
+use super::{ExecOutput, UploadFile};
+use crate::engine::Result;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, ListParams};
@@ -283,7 +283,7 @@ impl Engine for KubeEngine {
         format!("namespace {}", self.namespace)
     }
 
-    fn foreign_space(&self, _network: &str) -> crate::error::Error {
+    fn foreign_space(&self, _network: &str) -> crate::engine::EngineError {
         KubeError::NamespaceTaken {
             namespace: self.namespace.clone(),
         }
@@ -412,17 +412,17 @@ impl Engine for KubeEngine {
     }
 
     async fn exec(&self, name: &str, cmd: &[String], env: &[String]) -> Result<ExecOutput> {
-        crate::profile::timed(
-            || format!("exec {name}: {}", crate::profile::short(cmd)),
+        crate::support::profile::timed(
+            || format!("exec {name}: {}", crate::support::profile::short(cmd)),
             self.exec_in_pod(name, cmd, env, None),
         )
         .await
     }
 
     async fn upload(&self, name: &str, dir: &str, files: &[UploadFile]) -> Result<()> {
-        let archive = super::docker::tar_of(files);
+        let archive = crate::support::tar::tar_of(files);
         let cmd = ["tar", "-x", "-f", "-", "-C", dir].map(String::from);
-        let output = crate::profile::timed(
+        let output = crate::support::profile::timed(
             || format!("upload {name}:{dir}"),
             self.exec_in_pod(name, &cmd, &[], Some(archive)),
         )

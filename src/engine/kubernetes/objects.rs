@@ -3,9 +3,9 @@
 
 use super::names::{self, fabx_labels, labels_and_annotation, object_name};
 use super::{KubeEngine, KubeError, ANNOTATION_STORAGE, LABEL_WORKLOAD, MANAGED_BY};
-use crate::docker::{LABEL_ROLE, ROLE_CHAINCODE};
+use crate::engine::spec::{LABEL_ROLE, ROLE_CHAINCODE};
+use crate::engine::Result;
 use crate::engine::{NodeService, Workload, WorkloadSpec};
-use crate::error::Result;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec,
 };
@@ -186,7 +186,7 @@ impl KubeEngine {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         match namespaces.get_opt(&self.namespace).await {
             Ok(Some(_)) => {
-                crate::profile::timed(
+                crate::support::profile::timed(
                     || format!("delete the objects in {}", self.namespace),
                     self.empty_namespace(),
                 )
@@ -208,13 +208,13 @@ impl KubeEngine {
             .and_then(|ns| ns.metadata.uid)
             .unwrap_or_default();
         let gone = await_condition(namespaces, &self.namespace, conditions::is_deleted(&uid));
-        let gone = crate::profile::timed(
+        let gone = crate::support::profile::timed(
             || format!("wait for namespace {} to be deleted", self.namespace),
             tokio::time::timeout(DELETE_TIMEOUT, gone),
         );
         match gone.await {
             Ok(Ok(_)) => {
-                crate::profile::timed(
+                crate::support::profile::timed(
                     || format!("wait for the volumes of {} to be deleted", self.namespace),
                     self.await_volumes_released(),
                 )
@@ -243,7 +243,7 @@ impl KubeEngine {
     /// reclaim policy deletes them once the claims are gone).
     async fn await_volumes_released(&self) -> Result<()> {
         let volumes: Api<PersistentVolume> = Api::all(self.client.clone());
-        let mut backoff = crate::transient::Backoff::polling(DELETE_TIMEOUT);
+        let mut backoff = crate::support::retry::Backoff::polling(DELETE_TIMEOUT);
         loop {
             let list = match volumes.list(&ListParams::default()).await {
                 Ok(list) => list.items,
@@ -321,7 +321,7 @@ impl KubeEngine {
             }),
             ..Default::default()
         };
-        crate::profile::timed(|| format!("create service {name}"), async {
+        crate::support::profile::timed(|| format!("create service {name}"), async {
             match services.create(&PostParams::default(), &service).await {
                 Ok(_) => Ok(()),
                 Err(e) if names::is_conflict(&e) => Ok(()),
@@ -675,7 +675,7 @@ impl KubeEngine {
                 ..Default::default()
             };
             let api: Api<StatefulSet> = Api::namespaced(self.client.clone(), &self.namespace);
-            crate::profile::timed(|| format!("create statefulset {workload}"), async {
+            crate::support::profile::timed(|| format!("create statefulset {workload}"), async {
                 api.create(&PostParams::default(), &set)
                     .await
                     .map(|_| ())
@@ -699,7 +699,7 @@ impl KubeEngine {
                 ..Default::default()
             };
             let api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
-            crate::profile::timed(|| format!("create deployment {workload}"), async {
+            crate::support::profile::timed(|| format!("create deployment {workload}"), async {
                 api.create(&PostParams::default(), &deployment)
                     .await
                     .map(|_| ())
@@ -770,7 +770,7 @@ impl KubeEngine {
     async fn await_pods_gone(&self, workload: &str) -> Result<()> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let by_label = ListParams::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
-        let mut backoff = crate::transient::Backoff::polling(DELETE_TIMEOUT);
+        let mut backoff = crate::support::retry::Backoff::polling(DELETE_TIMEOUT);
         loop {
             let left = pods
                 .list(&by_label)

@@ -3,8 +3,8 @@
 use super::names::{self, object_name};
 use super::objects::CONTAINER;
 use super::{KubeEngine, KubeError, LABEL_WORKLOAD};
+use crate::engine::Result;
 use crate::engine::{ExecOutput, LogChunks};
-use crate::error::Result;
 use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{AttachParams, ListParams, LogParams};

@@ -1,0 +1,350 @@
+//! The chaincode servers: one container per org (each org's peers dial their own), or
+//! one shared by every org. Each is labelled so `down` removes it.
+
+use super::ChaincodeImage;
+use crate::artifacts::chaincode_tls::{ChaincodeTls, ServerTls, TlsMode};
+use crate::artifacts::package::{Package, CHAINCODE_PORT};
+use crate::engine::spec::{WorkloadSpec, LABEL_MSP, ROLE_CHAINCODE};
+use crate::engine::wait::{await_log, await_reachable, Reachable, SHIM_LISTENING};
+use crate::network::error::{Error, Result};
+use crate::network::specs::labels;
+use crate::network::Network;
+use crate::topology::Topology;
+use std::time::Duration;
+
+/// Label with the package label (`<name>_<version>` by default) on chaincode containers.
+pub const LABEL_CHAINCODE: &str = "fabx.chaincode";
+/// Label with the package ID a chaincode container serves.
+pub const LABEL_PACKAGE_ID: &str = "fabx.package-id";
+/// Label with the image ID a chaincode container runs.
+pub const LABEL_IMAGE_ID: &str = "fabx.image-id";
+
+/// How long a chaincode server may take to accept connections.
+pub const SERVER_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct ChaincodeServer {
+    /// Host name the peers dial (in the Docker network, or the user's machine).
+    pub host: String,
+    pub port: u16,
+    pub container: String,
+    /// Orgs whose peers dial this server.
+    pub msp_ids: Vec<String>,
+    pub package: Package,
+    /// None: plain text.
+    pub tls: Option<ServerTls>,
+}
+
+impl ChaincodeServer {
+    /// `host:port`, what the peers dial.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The (first) org whose peers dial this server; `plan` gives every server one.
+    pub fn dialled_by(&self) -> &str {
+        self.msp_ids.first().map(String::as_str).unwrap_or_default()
+    }
+}
+
+/// The servers of a chaincode and the package each serves.
+pub fn plan(
+    topology: &Topology,
+    name: &str,
+    label: &str,
+    shared: bool,
+    tls: (&ChaincodeTls, TlsMode),
+    external: Option<(&str, u16)>,
+    dial: &dyn Fn(&str) -> String,
+) -> Result<Vec<ChaincodeServer>> {
+    let server_at = |host: String, port: u16, msp_ids: Vec<String>| -> Result<ChaincodeServer> {
+        let address = format!("{host}:{port}");
+        let material = tls.0.for_server(tls.1, &host, &msp_ids.join("+"))?;
+        Ok(ChaincodeServer {
+            container: topology.container_name(&host),
+            package: Package::ccaas_tls(label, &address, material.as_ref())?,
+            tls: material,
+            host,
+            port,
+            msp_ids,
+        })
+    };
+    // Our servers are dialled by the name the engine gives them.
+    let server =
+        |host: String, msp_ids: Vec<String>| server_at(dial(&host), CHAINCODE_PORT, msp_ids);
+    // A chaincode the user runs: every org's peers dial the one address.
+    if let Some((host, port)) = external {
+        let all = topology.orgs.iter().map(|o| o.msp_id.clone()).collect();
+        return Ok(vec![server_at(host.to_string(), port, all)?]);
+    }
+    let host_name = name.to_ascii_lowercase().replace('_', "-");
+    if shared {
+        let all = topology.orgs.iter().map(|o| o.msp_id.clone()).collect();
+        return Ok(vec![server(
+            format!("{host_name}.{}", topology.orderer_org.domain),
+            all,
+        )?]);
+    }
+    topology
+        .orgs
+        .iter()
+        .map(|o| server(format!("{host_name}.{}", o.domain), vec![o.msp_id.clone()]))
+        .collect()
+}
+
+/// The server an org's peers dial.
+pub fn serving<'a>(servers: &'a [ChaincodeServer], msp_id: &str) -> Result<&'a ChaincodeServer> {
+    servers
+        .iter()
+        .find(|s| s.msp_ids.iter().any(|m| m == msp_id))
+        .ok_or_else(|| Error::UnknownOrg {
+            msp_id: msp_id.to_string(),
+            known: servers
+                .iter()
+                .flat_map(|s| s.msp_ids.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+impl Network {
+    /// Runs a server unless the same image already serves the same package; waits until
+    /// it accepts connections (see [`Network::await_accepting`] for `init_follows`).
+    /// Returns whether a container was started.
+    pub(super) async fn run_server(
+        &self,
+        server: &ChaincodeServer,
+        image: &ChaincodeImage,
+        init_follows: bool,
+    ) -> Result<bool> {
+        let package_id = server.package.id();
+        if self
+            .server_is_current(server, &image.id, &package_id)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.engine.remove(&server.container).await?;
+        let mut labels = labels(&self.topology, ROLE_CHAINCODE);
+        labels.insert(LABEL_CHAINCODE.into(), server.package.label.clone());
+        labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
+        labels.insert(LABEL_IMAGE_ID.into(), image.id.clone());
+        labels.insert(LABEL_MSP.into(), server.msp_ids.join(","));
+        let mut env = vec![
+            format!("CHAINCODE_ID={package_id}"),
+            format!("CHAINCODE_SERVER_ADDRESS=0.0.0.0:{CHAINCODE_PORT}"),
+            // The peer does not pass its MSP ID to external chaincode; GetMSPID needs it.
+            format!("CORE_PEER_LOCALMSPID={}", server.dialled_by()),
+        ];
+        env.extend(tls_env(server.tls.as_ref()));
+        let spec = WorkloadSpec {
+            name: server.container.clone(),
+            image: image.reference.clone(),
+            env,
+            labels,
+            network: self.topology.network.clone(),
+            aliases: vec![server.host.clone()],
+            ports: vec![server.port],
+            files: server
+                .tls
+                .iter()
+                .flat_map(tls_files)
+                .map(|f| ("/".to_string(), f))
+                .collect(),
+            ..Default::default()
+        };
+        self.engine.create(&spec).await?;
+        self.engine.start(&spec.name).await?;
+        if let Err(e) = self.await_accepting(server, init_follows).await {
+            let _ = self.engine.remove(&server.container).await;
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    async fn server_is_current(
+        &self,
+        server: &ChaincodeServer,
+        image_id: &str,
+        package_id: &str,
+    ) -> Result<bool> {
+        let found = self
+            .engine
+            .workloads(&[
+                format!("{LABEL_PACKAGE_ID}={package_id}"),
+                format!("{LABEL_IMAGE_ID}={image_id}"),
+            ])
+            .await?;
+        Ok(found
+            .iter()
+            .any(|c| c.state == "running" && c.name == server.container))
+    }
+
+    /// Waits until a peer that dials the server can open a TCP connection to it, or the
+    /// container exits. When init follows and no TLS handshake is checked, fabx's own
+    /// shim saying it listens is enough: init's endorsement needs every org's peer to
+    /// reach its server and asks again while one cannot yet (a peer's path to a new
+    /// container can lag: "no route to host" to an address a removed container had).
+    /// Otherwise the probe from the peer's container decides, as deploy's return promises
+    /// applications a reachable chaincode.
+    async fn await_accepting(&self, server: &ChaincodeServer, init_follows: bool) -> Result<()> {
+        let peer = self.org_peer(server.dialled_by())?;
+        let target = Reachable {
+            from: self.topology.container_name(&peer.host),
+            host: server.host.clone(),
+            port: server.port,
+        };
+        let tail = |engine: crate::engine::EngineRef, container: String| async move {
+            engine.logs_tail(&container, 12).await.unwrap_or_default()
+        };
+        let handshake = || async {
+            match &server.tls {
+                Some(tls) => self.check_handshake(server, tls, &peer).await,
+                None => Ok(()),
+            }
+        };
+        let trust_shim = init_follows && server.tls.is_none();
+        tokio::select! {
+            Ok(()) = await_log(&*self.engine, &server.container, SHIM_LISTENING, SERVER_TIMEOUT), if trust_shim => {
+                Ok(())
+            }
+            reached = await_reachable(&*self.engine, &target, SERVER_TIMEOUT) => {
+                if reached? {
+                    return handshake().await;
+                }
+                Err(Error::ChaincodeUnreachable {
+                    container: server.container.clone(),
+                    address: server.address(),
+                    tail: tail(self.engine.clone(), server.container.clone()).await,
+                })
+            }
+            _ = self.engine.await_exit(&server.container) => Err(Error::ChaincodeExited {
+                container: server.container.clone(),
+                tail: tail(self.engine.clone(), server.container.clone()).await,
+            }),
+        }
+    }
+}
+
+impl Network {
+    /// A real TLS handshake with the server, from the container of a peer that dials it,
+    /// with the client certificate the peers present (`mutual`). It is made by the peer
+    /// image's own `peer` CLI asking the server for its channels: a chaincode server does
+    /// not serve that gRPC service, so "unimplemented" is the answer of a server whose
+    /// handshake succeeded; a failed handshake never gets that far.
+    pub(crate) async fn check_handshake(
+        &self,
+        server: &ChaincodeServer,
+        tls: &ServerTls,
+        peer: &crate::topology::Node,
+    ) -> Result<()> {
+        let from = &self.topology.container_name(&peer.host);
+        let dir = format!("/tmp/fabx-chaincode-tls/{}", server.host);
+        let (client_cert, client_key) = tls.client.clone().unwrap_or_default();
+        let files = [
+            ("ca.crt", &tls.ca_cert),
+            ("client.crt", &client_cert),
+            ("client.key", &client_key),
+        ]
+        .into_iter()
+        .map(|(name, contents)| crate::engine::UploadFile {
+            name: format!("{}/{name}", dir.trim_start_matches('/')),
+            contents: contents.as_bytes().to_vec(),
+            mode: 0o600,
+        })
+        .collect::<Vec<_>>();
+        self.engine.upload(from, "/", &files).await?;
+        let env = vec![
+            format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
+            format!(
+                "CORE_PEER_MSPCONFIGPATH={}",
+                crate::artifacts::layout::container::ADMIN_MSP
+            ),
+            format!("CORE_PEER_ADDRESS={}", server.address()),
+            "CORE_PEER_TLS_ENABLED=true".into(),
+            format!("CORE_PEER_TLS_ROOTCERT_FILE={dir}/ca.crt"),
+            format!("CORE_PEER_TLS_CLIENTAUTHREQUIRED={}", tls.client.is_some()),
+            format!("CORE_PEER_TLS_CLIENTCERT_FILE={dir}/client.crt"),
+            format!("CORE_PEER_TLS_CLIENTKEY_FILE={dir}/client.key"),
+            format!("CORE_PEER_CLIENT_CONNTIMEOUT={}", HANDSHAKE_TIMEOUT),
+            "FABRIC_LOGGING_SPEC=error".into(),
+        ];
+        let args = ["peer", "channel", "list"].map(String::from);
+        let output = self.engine.exec(from, &args, &env).await?;
+        let printed = output.printed();
+        if printed.contains("Unimplemented") || printed.contains("unknown service") {
+            return Ok(());
+        }
+        Err(Error::ChaincodeTlsHandshake {
+            name: server.package.label.clone(),
+            address: server.address(),
+            mode: tls.mode.as_str(),
+            cause: output.last_error_line(),
+        })
+    }
+}
+
+/// How long the handshake check waits for the server's TLS answer.
+const HANDSHAKE_TIMEOUT: &str = "5s";
+
+/// Not a port a chaincode can listen on.
+pub const CHAINCODE_PORT_NONE: u16 = 0;
+
+/// Where a chaincode container finds its TLS files.
+pub const CONTAINER_TLS_DIR: &str = "/fabx/chaincode-tls";
+
+/// The Fabric samples' env convention for a chaincode server's TLS.
+pub fn tls_env(tls: Option<&ServerTls>) -> Vec<String> {
+    let Some(tls) = tls else {
+        return vec!["CHAINCODE_TLS_DISABLED=true".into()];
+    };
+    let mut env = vec![
+        "CHAINCODE_TLS_DISABLED=false".to_string(),
+        format!("CHAINCODE_TLS_KEY={CONTAINER_TLS_DIR}/server.key"),
+        format!("CHAINCODE_TLS_CERT={CONTAINER_TLS_DIR}/server.crt"),
+    ];
+    if tls.client.is_some() {
+        env.push(format!(
+            "CHAINCODE_CLIENT_CA_CERT={CONTAINER_TLS_DIR}/ca.crt"
+        ));
+    }
+    env
+}
+
+/// The files [`tls_env`] names, for an upload to `/`.
+fn tls_files(tls: &ServerTls) -> Vec<crate::engine::UploadFile> {
+    let dir = CONTAINER_TLS_DIR.trim_start_matches('/');
+    // Readable by the chaincode whatever user its image runs as; the container is its own.
+    [
+        ("server.key", &tls.server_key, 0o644),
+        ("server.crt", &tls.server_cert, 0o644),
+        ("ca.crt", &tls.ca_cert, 0o644),
+    ]
+    .into_iter()
+    .map(|(name, contents, mode)| crate::engine::UploadFile {
+        name: format!("{dir}/{name}"),
+        contents: contents.as_bytes().to_vec(),
+        mode,
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CHAINCODE_PORT;
+    use crate::engine::wait::SHIM_LISTENING;
+
+    #[test]
+    fn the_shim_readiness_line_names_the_address_fabx_gives_its_servers() {
+        // As the shim prints it (chaincode/shim/src/server.rs) for the address fabx sets.
+        let line = format!(
+            "fabx-shim: chaincode examplecc_1.0:9f2a listening on 0.0.0.0:{CHAINCODE_PORT} (plain)"
+        );
+        assert!(line.contains(SHIM_LISTENING.needle));
+        // A shim bound to loopback is not reachable by the peers: not ready.
+        let loopback = format!(
+            "fabx-shim: chaincode examplecc_1.0:9f2a listening on 127.0.0.1:{CHAINCODE_PORT} (plain)"
+        );
+        assert!(!loopback.contains(SHIM_LISTENING.needle));
+    }
+}
