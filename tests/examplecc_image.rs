@@ -13,9 +13,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{CreateContainerOptions, LogsOptions, RemoveContainerOptions};
 use bollard::Docker;
-use fabx::network::deploy::image::{
-    build_chaincode_image, build_from_context, context_tar, scratch_dockerfile,
-};
+use fabx::network::deploy::image::{build_chaincode_image, build_from_context, scratch_dockerfile};
 use futures_util::{FutureExt, StreamExt};
 
 const PACKAGE_ID: &str =
@@ -90,15 +88,10 @@ async fn scenario(docker: &Docker, created: &mut Created) {
 
     let peer_image = "fabx-test/peer-double:latest";
     let binary = build_peer_double();
-    let context = context_tar(&[
-        (
-            "Dockerfile",
-            scratch_dockerfile("peer_double").as_bytes(),
-            0o644,
-        ),
-        ("peer_double", &std::fs::read(&binary).unwrap(), 0o755),
-    ])
-    .unwrap();
+    let context = fabx::support::tar::tar_of(&[
+        fabx::support::tar::TarFile::new("Dockerfile", scratch_dockerfile("peer_double"), 0o644),
+        fabx::support::tar::TarFile::new("peer_double", std::fs::read(&binary).unwrap(), 0o755),
+    ]);
     build_from_context(&engine, peer_image, context, &mut log)
         .await
         .unwrap_or_else(|e| panic!("building the peer double image failed: {e}"));

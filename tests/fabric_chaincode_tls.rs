@@ -12,7 +12,7 @@ use fabx::harness::TestNetwork;
 use fabx::network::deploy::{DeployRequest, Source};
 use fabx::{Error, Topology};
 use fabx_fabric::cli::lifecycle::LifecycleCommand;
-use fabx_fabric::cli::{peer_env, PeerCli, PeerCommand};
+use fabx_fabric::cli::{peer_env, PeerCli};
 use std::time::{Duration, Instant};
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
@@ -51,12 +51,15 @@ async fn handshake(net: &TestNetwork, with_client_cert: bool) -> String {
         mode: 0o600,
     });
     engine.upload(&container, "/", &files).await.unwrap();
-    let mut env: Vec<String> = peer_env(&fabx::network::cli_admin(peer), &PeerCommand::ChannelList)
-        .into_iter()
-        .filter(|e| {
-            !e.starts_with("CORE_PEER_ADDRESS=") && !e.starts_with("CORE_PEER_TLS_ROOTCERT_FILE=")
-        })
-        .collect();
+    let mut env: Vec<String> = peer_env(
+        &fabx::network::cli_admin(peer),
+        &LifecycleCommand::QueryInstalled,
+    )
+    .into_iter()
+    .filter(|e| {
+        !e.starts_with("CORE_PEER_ADDRESS=") && !e.starts_with("CORE_PEER_TLS_ROOTCERT_FILE=")
+    })
+    .collect();
     env.extend([
         "CORE_PEER_ADDRESS=examplecc.org1.example.com:9999".to_string(),
         "CORE_PEER_TLS_ENABLED=true".into(),

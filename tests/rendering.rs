@@ -3,9 +3,9 @@
 
 use fabx::artifacts::channel_config::FabricMajor;
 use fabx::artifacts::core_yaml::{patch_core_yaml, BUILDER_NAME};
-use fabx::network::status::{parse_peer_channel_list, parse_peer_height};
 use fabx::Topology;
-use fabx_fabric::cli::{peer_env, PeerCli, PeerCommand};
+use fabx_fabric::cli::lifecycle::LifecycleCommand;
+use fabx_fabric::cli::peer_env;
 use serde_norway::Value;
 
 #[test]
@@ -121,42 +121,20 @@ fn builder_scripts_are_embedded() {
 }
 
 #[test]
-fn peer_commands_render_their_arguments() {
-    assert_eq!(PeerCommand::ChannelList.args(), ["peer", "channel", "list"]);
-    assert_eq!(
-        PeerCommand::ChannelGetInfo {
-            channel: "channel1".into()
-        }
-        .args(),
-        ["peer", "channel", "getinfo", "-c", "channel1"]
-    );
-    let admin = fabx_fabric::cli::CliAdmin {
-        msp_id: "Org2MSP".into(),
-        msp_dir: "/fabx/admin/msp".into(),
-        peer_address: "peer0.org2.example.com:7051".into(),
-        tls_root_cert: "/fabx/node/tls/ca.crt".into(),
-    };
-    let env = peer_env(&admin, &PeerCommand::ChannelList);
+fn the_cli_acts_as_the_org_admin_of_the_peer_it_runs_in() {
+    let topology = Topology::default_topology();
+    let peer = &topology.peers()[1];
+    let admin = fabx::network::cli_admin(peer);
+    let env = peer_env(&admin, &LifecycleCommand::QueryInstalled);
     assert!(env.contains(&"FABRIC_LOGGING_SPEC=error".to_string()));
     assert!(env.contains(&"CORE_PEER_LOCALMSPID=Org2MSP".to_string()));
     assert!(env.contains(&"CORE_PEER_ADDRESS=peer0.org2.example.com:7051".to_string()));
     assert!(env.contains(&"CORE_PEER_MSPCONFIGPATH=/fabx/admin/msp".to_string()));
-}
-
-#[test]
-fn cli_output_is_parsed() {
-    let list = "2026-11-21 INFO some log\nChannels peers has joined: \nchannel1\nother\n";
-    assert_eq!(
-        parse_peer_channel_list(list).unwrap(),
-        ["channel1", "other"]
-    );
-    assert!(parse_peer_channel_list("Channels peers has joined: \n")
-        .unwrap()
-        .is_empty());
-    assert_eq!(parse_peer_channel_list("Error: something else"), None);
-    let info = "Blockchain info: {\"height\":7,\"currentBlockHash\":\"x\"}\n";
-    assert_eq!(parse_peer_height(info), Some(7));
-    assert_eq!(parse_peer_height("garbage"), None);
+    // An install's package ID is only logged, at INFO.
+    let install = LifecycleCommand::Install {
+        package: "/p.tar.gz".into(),
+    };
+    assert!(peer_env(&admin, &install).contains(&"FABRIC_LOGGING_SPEC=grpc=error:info".to_string()));
 }
 
 #[test]

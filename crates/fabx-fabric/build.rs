@@ -15,6 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "peer/peer.proto",
         "peer/events.proto",
         "orderer/ab.proto",
+        "common/ledger.proto",
+        "peer/query.proto",
+        "peer/lifecycle/lifecycle.proto",
     ];
     let fds = protox::compile(roots, ["protos"])?;
     tonic_prost_build::configure()

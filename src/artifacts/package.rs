@@ -5,6 +5,7 @@
 //! gzip header without time or name. The ID is then known before install.
 
 use crate::artifacts::chaincode_tls::ServerTls;
+use crate::support::tar::{tar_of, TarFile};
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -67,10 +68,14 @@ impl Package {
                 })
             }
         };
-        let code = gzip(&tar(&[("connection.json", &pretty(&connection))]));
-        let bytes = gzip(&tar(&[
-            ("metadata.json", &pretty(&metadata)),
-            ("code.tar.gz", &code),
+        let code = gzip(&tar_of(&[TarFile::new(
+            "connection.json",
+            pretty(&connection),
+            0o644,
+        )]));
+        let bytes = gzip(&tar_of(&[
+            TarFile::new("metadata.json", pretty(&metadata), 0o644),
+            TarFile::new("code.tar.gz", code, 0o644),
         ]));
         Ok(Package {
             label: label.to_string(),
@@ -91,25 +96,6 @@ impl Package {
 
 fn pretty(value: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("JSON values serialize")
-}
-
-fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, contents) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, *contents)
-            .expect("writing a tar archive to memory cannot fail");
-    }
-    builder
-        .into_inner()
-        .expect("writing a tar archive to memory cannot fail")
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

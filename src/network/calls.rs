@@ -12,6 +12,7 @@ use crate::support::profile::timed;
 use crate::support::retry::{retry, retry_judged, Backoff, Judged, RETRY_BOUND};
 use crate::topology::{ports, Node};
 use fabx_fabric::protos::protos::{ProposalResponse, TxValidationCode};
+use fabx_fabric::system::SystemQuery;
 use fabx_fabric::transient::DIAL_FAILURES;
 use fabx_fabric::{ClientIdentity, FabricError, Invocation, NodeConnection, Proposal};
 use futures_util::future::try_join_all;
@@ -139,6 +140,11 @@ impl Network {
         Ok(endorsed[0].1.response.clone().unwrap_or_default().payload)
     }
 
+    /// Asks one of `peer`'s system chaincodes a question; the answer's payload.
+    pub(crate) async fn evaluate_system(&self, peer: &Node, query: SystemQuery) -> Result<Vec<u8>> {
+        self.evaluate(peer, &query.channel, &query.call).await
+    }
+
     /// Endorses on every peer of `endorsers`, orders the transaction and waits until the
     /// first endorser committed it. An invalidated transaction is an error; one the
     /// endorsement policy invalidated names the policy.
@@ -229,8 +235,8 @@ fn undialled_package(message: &str) -> Option<&str> {
     (dial && !package.is_empty()).then_some(package)
 }
 
-/// Runs `call` again while it fails transiently, within [`RETRY_BOUND`].
-async fn retrying<T, Fut>(call: impl FnMut() -> Fut) -> Result<T>
+/// Runs a call to a node again while it fails transiently, within [`RETRY_BOUND`].
+pub(crate) async fn retrying<T, Fut>(call: impl FnMut() -> Fut) -> Result<T>
 where
     Fut: Future<Output = std::result::Result<T, FabricError>>,
 {

@@ -1,16 +1,14 @@
 //! `status`, per channel: the committed chaincodes (name, version, sequence, endorsement
-//! policy), the package each org's peer runs for them, and that package's containers.
+//! policy), the package each org's peer runs for them, and that package's containers,
+//! asked of the peers' `_lifecycle` over gRPC.
 
 use super::status::OtherContainer;
 use super::Network;
-use crate::network::error::{Error, Result};
+use crate::network::error::Result;
 use crate::topology::Node;
-use fabx_fabric::cli::lifecycle::LifecycleCommand;
-use fabx_fabric::cli::output::{committed_from_json, Committed};
-use fabx_fabric::cli::PeerCli;
+use fabx_fabric::system::{self, InstalledPackage};
 use futures_util::future::join_all;
 use serde::Serialize;
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ChannelChaincodes {
@@ -72,18 +70,10 @@ impl Network {
         containers: &[OtherContainer],
     ) -> Result<Vec<CommittedChaincode>> {
         let peer = self.committing_peer(channel)?;
-        let query = LifecycleCommand::QueryCommittedAll {
-            channel: channel.to_string(),
-        };
-        let output = self.peer(&peer, &query).await?;
-        let definitions = parse_committed_all(&output.stdout).ok_or_else(|| {
-            Error::unparseable(
-                &self.topology.container_name(&peer.host),
-                &query.args().join(" "),
-                "JSON with chaincode_definitions",
-                &output.printed(),
-            )
-        })?;
+        let payload = self
+            .evaluate_system(&peer, system::committed_definitions(channel))
+            .await?;
+        let definitions = system::read_committed_definitions(&peer.host, &payload)?;
         if definitions.is_empty() {
             return Ok(vec![]);
         }
@@ -94,7 +84,7 @@ impl Network {
         }))
         .await
         .into_iter()
-        .collect::<Result<Vec<Value>>>()?;
+        .collect::<Result<Vec<Vec<InstalledPackage>>>>()?;
         Ok(definitions
             .into_iter()
             .map(|(name, d)| {
@@ -102,7 +92,10 @@ impl Network {
                     .iter()
                     .zip(&installed)
                     .map(|(org, installed)| {
-                        let package_id = package_for(installed, channel, &name, &d.version);
+                        let package_id = installed
+                            .iter()
+                            .find(|p| p.serves(channel, &name, &d.version))
+                            .map(|p| p.package_id.clone());
                         let containers = containers
                             .iter()
                             .filter(|c| {
@@ -132,93 +125,11 @@ impl Network {
             .collect())
     }
 
-    /// `queryinstalled -O json` of a peer.
-    async fn installed_packages(&self, peer: &Node) -> Result<Value> {
-        let query = LifecycleCommand::QueryInstalled;
-        let output = self.peer(peer, &query).await?;
-        serde_json::from_str(&output.stdout).map_err(|_| {
-            Error::unparseable(
-                &self.topology.container_name(&peer.host),
-                &query.args().join(" "),
-                "JSON with installed_chaincodes",
-                &output.printed(),
-            )
-        })
-    }
-}
-
-/// The installed package a peer runs for `name` `version` on `channel`: the one whose
-/// references name it.
-fn package_for(installed: &Value, channel: &str, name: &str, version: &str) -> Option<String> {
-    installed["installed_chaincodes"]
-        .as_array()?
-        .iter()
-        .find(|package| {
-            package["references"][channel]["chaincodes"]
-                .as_array()
-                .is_some_and(|ccs| {
-                    ccs.iter()
-                        .any(|cc| cc["name"] == name && cc["version"] == version)
-                })
-        })
-        .and_then(|package| package["package_id"].as_str().map(String::from))
-}
-
-/// `querycommitted -C CHANNEL -O json`: every definition with its name; None if the
-/// output is not that.
-fn parse_committed_all(stdout: &str) -> Option<Vec<(String, Committed)>> {
-    let json: Value = serde_json::from_str(stdout).ok()?;
-    let definitions = match &json["chaincode_definitions"] {
-        // Fabric leaves an empty list out of its JSON.
-        Value::Null if json.is_object() => return Some(vec![]),
-        value => value.as_array()?,
-    };
-    definitions
-        .iter()
-        .map(|d| Some((d["name"].as_str()?.to_string(), committed_from_json(d)?)))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn committed_definitions_and_installed_packages_are_read() {
-        let committed = r#"{"chaincode_definitions":[{"name":"examplecc","sequence":2,"version":"1.0","endorsement_plugin":"escc","validation_plugin":"vscc","validation_parameter":"EiAvQ2hhbm5lbC9BcHBsaWNhdGlvbi9FbmRvcnNlbWVudA==","collections":{},"init_required":true}]}"#;
-        let definitions = parse_committed_all(committed).unwrap();
-        assert_eq!(
-            (
-                definitions[0].0.as_str(),
-                definitions[0].1.sequence,
-                definitions[0].1.init_required
-            ),
-            ("examplecc", 2, true)
-        );
-        assert_eq!(
-            fabx_fabric::policy::endorsement::describe_validation_parameter(
-                &definitions[0].1.validation_parameter
-            )
-            .as_deref(),
-            Some("/Channel/Application/Endorsement")
-        );
-        assert_eq!(parse_committed_all("{}"), Some(vec![]));
-        assert_eq!(parse_committed_all("Error: x"), None);
-        assert_eq!(
-            parse_committed_all(r#"{"chaincode_definitions":[{"name":"a"}]}"#),
-            None
-        );
-
-        let installed: Value = serde_json::from_str(
-            r#"{"installed_chaincodes":[
-                {"package_id":"other:1","label":"other","references":{"c1":{"chaincodes":[{"name":"other","version":"1"}]}}},
-                {"package_id":"examplecc_1.0:ab","label":"examplecc_1.0","references":{"c1":{"chaincodes":[{"name":"examplecc","version":"1.0"}]}}}]}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            package_for(&installed, "c1", "examplecc", "1.0").as_deref(),
-            Some("examplecc_1.0:ab")
-        );
-        assert_eq!(package_for(&installed, "c2", "examplecc", "1.0"), None);
+    /// The packages `peer` has installed.
+    async fn installed_packages(&self, peer: &Node) -> Result<Vec<InstalledPackage>> {
+        let payload = self
+            .evaluate_system(peer, system::installed_chaincodes())
+            .await?;
+        Ok(system::read_installed(&peer.host, &payload)?)
     }
 }

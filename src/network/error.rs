@@ -93,7 +93,7 @@ pub enum Error {
         address: String,
         tail: String,
     },
-    #[error("{peer} has package {installed} installed for label {label}, expected {expected} (the package was re-made; run `fabx down` and `fabx up` for a clean network)")]
+    #[error("{peer} has package {installed} installed for label {label}, but this deploy made {expected} (the package changed under the same label); deploy it under a new label, which keeps the ledger: give a new --version, or --label NEW_LABEL")]
     PackageIdMismatch {
         peer: String,
         label: String,
@@ -152,11 +152,12 @@ pub enum Error {
     },
     #[error("chaincode {name} failed: {message}")]
     ChaincodeFailed { name: String, message: String },
-    #[error("chaincode definition {name} (sequence {sequence}) is not approved by {orgs} (approve it for those orgs, or check the definition)")]
+    #[error("chaincode definition {name} (sequence {sequence}) on {channel} is not approved by {orgs}; run `fabx deploy {name}` again, which approves it for every org that has not (`fabx status` shows whether their peers run)")]
     NotApproved {
         name: String,
         sequence: u64,
         orgs: String,
+        channel: String,
     },
     #[error("cannot {operation} {path}: {source}")]
     Io {

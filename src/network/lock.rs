@@ -8,6 +8,7 @@
 
 use crate::network::error::{Error, Result};
 use crate::support::reporter::{step_with, Reporter};
+use crate::support::retry::{poll_until, Backoff, Poll};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -40,20 +41,22 @@ impl StateLock {
             return Ok(lock);
         }
         let waiting = |id| async move {
-            let mut backoff = crate::support::retry::Backoff::new(wait);
-            loop {
+            let acquired = poll_until(Backoff::new(wait), || async {
                 let holder = std::fs::read_to_string(root.join(LOCK_FILE)).unwrap_or_default();
                 reporter.step_detail(id, holder.trim());
-                if !backoff.wait().await {
-                    return Err(Error::Locked {
-                        path: root.join(LOCK_FILE),
-                        holder: holder.trim().to_string(),
-                        waited: wait,
-                    });
-                }
-                if let Some(lock) = StateLock::try_acquire(root, command)? {
-                    return Ok(lock);
-                }
+                Ok::<_, Error>(match StateLock::try_acquire(root, command)? {
+                    Some(lock) => Poll::Ready(lock),
+                    None => Poll::NotYet(holder.trim().to_string()),
+                })
+            })
+            .await?;
+            match acquired {
+                Poll::Ready(lock) => Ok(lock),
+                Poll::NotYet(holder) => Err(Error::Locked {
+                    path: root.join(LOCK_FILE),
+                    holder,
+                    waited: wait,
+                }),
             }
         };
         step_with(reporter, WAIT_STEP, waiting).await

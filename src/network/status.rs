@@ -1,14 +1,15 @@
-//! `status`: every node of the network as Docker sees it, with the channels it has
-//! joined and their heights (asked of the nodes themselves).
+//! `status`: every node of the network as its engine sees it, with the channels it has
+//! joined and their heights, asked of the nodes themselves over gRPC (a peer's system
+//! chaincodes, an orderer's channel participation API).
 
+use super::calls::retrying;
 use super::chaincodes::ChannelChaincodes;
 use super::Network;
 use crate::engine::spec::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
 use crate::network::deploy::servers::LABEL_PACKAGE_ID;
 use crate::network::error::{Error, Result};
 use crate::topology::{Node, NodeKind};
-use fabx_fabric::cli::PeerCli;
-use fabx_fabric::cli::PeerCommand;
+use fabx_fabric::system;
 use futures_util::future::join_all;
 use serde::Serialize;
 
@@ -163,19 +164,15 @@ impl Network {
         if node.kind == NodeKind::Orderer {
             return self.orderer_channels(node).await;
         }
-        let container = self.topology.container_name(&node.host);
-        let list = PeerCommand::ChannelList;
-        let output = self.peer(node, &list).await?;
-        let Some(names) = parse_peer_channel_list(&output.stdout) else {
-            return Err(Error::unparseable(
-                &container,
-                &list.args().join(" "),
-                "a list of channels",
-                &output.printed(),
-            ));
-        };
+        let payload = self
+            .evaluate_system(node, system::joined_channels())
+            .await?;
+        let names = system::read_joined_channels(&node.host, &payload)?;
         let infos = names.into_iter().map(|name| async move {
-            let height = self.peer_height(node, &name).await?;
+            let payload = self
+                .evaluate_system(node, system::chain_info(&name))
+                .await?;
+            let height = system::read_height(&node.host, &payload)?;
             Ok::<_, Error>(ChannelInfo { name, height })
         });
         join_all(infos).await.into_iter().collect()
@@ -185,11 +182,11 @@ impl Network {
     async fn orderer_channels(&self, orderer: &Node) -> Result<Vec<ChannelInfo>> {
         let client = self.participation()?;
         let endpoint = self.admin_endpoint(orderer).await?;
-        let names = client.list(&endpoint).await?;
+        let names = retrying(|| client.list(&endpoint)).await?;
         let infos = names.into_iter().map(|name| {
             let (client, endpoint) = (&client, &endpoint);
             async move {
-                let info = client.info(endpoint, &name).await?;
+                let info = retrying(|| client.info(endpoint, &name)).await?;
                 Ok::<_, Error>(ChannelInfo {
                     name,
                     height: info.height,
@@ -197,23 +194,6 @@ impl Network {
             }
         });
         join_all(infos).await.into_iter().collect()
-    }
-
-    /// A channel's block height on a peer.
-    async fn peer_height(&self, peer: &Node, channel: &str) -> Result<u64> {
-        let container = self.topology.container_name(&peer.host);
-        let info = PeerCommand::ChannelGetInfo {
-            channel: channel.to_string(),
-        };
-        let output = self.peer(peer, &info).await?;
-        parse_peer_height(&output.stdout).ok_or_else(|| {
-            Error::unparseable(
-                &container,
-                &info.args().join(" "),
-                "a block height",
-                &output.printed(),
-            )
-        })
     }
 }
 
@@ -229,24 +209,4 @@ fn published_addresses(c: &crate::engine::Workload) -> Vec<String> {
     addresses.sort();
     addresses.dedup();
     addresses
-}
-
-/// `peer channel list` prints a header line, then one channel per line; None without
-/// the header.
-pub fn parse_peer_channel_list(stdout: &str) -> Option<Vec<String>> {
-    let mut lines = stdout.lines().skip_while(|l| !l.contains("has joined"));
-    lines.next()?;
-    Some(
-        lines
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect(),
-    )
-}
-
-/// `peer channel getinfo` prints `Blockchain info: {"height":3,...}`.
-pub fn parse_peer_height(stdout: &str) -> Option<u64> {
-    let json = stdout.split_once("Blockchain info:")?.1.trim();
-    serde_json::from_str::<serde_json::Value>(json).ok()?["height"].as_u64()
 }

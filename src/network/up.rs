@@ -15,10 +15,12 @@ use crate::artifacts::{configtx, crypto};
 use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
 use crate::engine::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::engine::{EngineKind, NodeService, WorkloadSpec};
+use crate::network::calls::retrying;
 use crate::network::error::{Error, Result};
 use crate::network::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
 use crate::network::specs::{labels, node_spec};
 use crate::support::gate::Gate;
+use crate::support::profile::timed;
 use crate::support::reporter::{step, step_with, Reporter};
 use crate::topology::{Consensus, Node, NodeKind, Topology};
 use fabx_fabric::participation::ParticipationClient;
@@ -402,7 +404,11 @@ impl Network {
         block: &[u8],
     ) -> Result<()> {
         let endpoint = self.admin_endpoint(&orderer).await?;
-        participation.join(&endpoint, block.to_vec()).await?;
+        timed(
+            || format!("admin API join on {}", orderer.host),
+            retrying(|| participation.join(&endpoint, block.to_vec())),
+        )
+        .await?;
         Ok(())
     }
 

@@ -77,25 +77,32 @@ pub fn take() -> Profile {
     profile
 }
 
-/// Runs a step's work with the step as the owner of the calls it makes.
-/// The work is boxed: steps nest (deploy's branches, up's nodes), and without a box
-/// every level would add its whole state to the caller's future, which in a debug
-/// build overflows a test thread's stack.
-pub(crate) async fn in_step<T>(id: StepId, name: &str, work: impl Future<Output = T>) -> T {
-    if !enabled() {
-        return Box::pin(work).await;
-    }
+/// The one step timer: runs a step's work with the step as the owner of the calls it
+/// makes, and returns how long it took (for progress, and for `--profile` when
+/// recording). The work is boxed: steps nest (deploy's branches, up's nodes), and
+/// without a box every level would add its whole state to the caller's future, which in
+/// a debug build overflows a test thread's stack.
+pub(crate) async fn in_step<T>(
+    id: StepId,
+    name: &str,
+    work: impl Future<Output = T>,
+) -> (T, Duration) {
     let started = Instant::now();
+    if !enabled() {
+        let output = Box::pin(work).await;
+        return (output, started.elapsed());
+    }
     let output = Box::pin(STEP.scope(id, work)).await;
+    let duration = started.elapsed();
     push(|record| {
         record.steps.push(StepTiming {
             id: id.value(),
             name: name.to_string(),
             start: started.duration_since(record.origin),
-            duration: started.elapsed(),
+            duration,
         })
     });
-    output
+    (output, duration)
 }
 
 /// Times one call; `what` is only rendered when recording.

@@ -2,7 +2,7 @@
 //! drawn (progress bars, JSON lines, nothing) is the caller's business.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,8 +70,7 @@ pub async fn step_with<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>
 ) -> Result<T, E> {
     let id = StepId::next();
     reporter.step_started(id, name);
-    let started = Instant::now();
-    let result = crate::support::profile::in_step(id, name, work(id)).await;
+    let (result, duration) = crate::support::profile::in_step(id, name, work(id)).await;
     let (status, message) = match &result {
         Ok(_) => (StepStatus::Ok, None),
         Err(e) => (
@@ -84,7 +83,7 @@ pub async fn step_with<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>
         name,
         &StepEnd {
             status,
-            duration: started.elapsed(),
+            duration,
             message,
         },
     );

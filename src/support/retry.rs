@@ -51,6 +51,42 @@ where
         .map_err(Judged::into_inner)
 }
 
+/// What a check of a condition found: met (with what it yields), or not yet (with what
+/// is still missing, for the error when the bound passes).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Poll<T, N> {
+    Ready(T),
+    NotYet(N),
+}
+
+/// Checks a condition until it is met, within `backoff`'s bound: a waiting condition on
+/// top of the one retry. Returns the last [`Poll::NotYet`] when the bound passed first;
+/// a failed check ends the wait at once.
+pub async fn poll_until<T, N, E, Fut>(
+    backoff: Backoff,
+    mut check: impl FnMut() -> Fut,
+) -> Result<Poll<T, N>, E>
+where
+    Fut: Future<Output = Result<Poll<T, N>, E>>,
+{
+    let outcome = retry_judged(backoff, || {
+        let checked = check();
+        async move {
+            match checked.await {
+                Ok(Poll::Ready(value)) => Ok(value),
+                Ok(Poll::NotYet(missing)) => Err(Judged::Transient(Ok(missing))),
+                Err(e) => Err(Judged::Permanent(Err(e))),
+            }
+        }
+    })
+    .await;
+    match outcome {
+        Ok(value) => Ok(Poll::Ready(value)),
+        Err(Ok(missing)) => Ok(Poll::NotYet(missing)),
+        Err(Err(e)) => Err(e),
+    }
+}
+
 /// Exponential backoff inside a fixed bound: 100 ms, doubling, at most 2 s a pause.
 #[derive(Debug)]
 pub struct Backoff {
@@ -158,6 +194,37 @@ mod tests {
             .await;
         assert!(tries.get() > 1);
         assert_eq!(result, Err(format!("try {}", tries.get())));
+    }
+
+    #[tokio::test]
+    async fn a_poll_ends_when_the_condition_holds_or_with_what_was_last_missing() {
+        let checks = Cell::new(0);
+        let met: Result<Poll<u32, u32>, ()> =
+            poll_until(Backoff::polling(Duration::from_secs(5)), || {
+                checks.set(checks.get() + 1);
+                let n = checks.get();
+                async move {
+                    Ok(if n == 3 {
+                        Poll::Ready(n)
+                    } else {
+                        Poll::NotYet(n)
+                    })
+                }
+            })
+            .await;
+        assert_eq!(met, Ok(Poll::Ready(3)));
+        let never: Result<Poll<(), &str>, ()> =
+            poll_until(Backoff::polling(Duration::from_millis(60)), || async {
+                Ok(Poll::NotYet("org2"))
+            })
+            .await;
+        assert_eq!(never, Ok(Poll::NotYet("org2")));
+        let failed: Result<Poll<(), ()>, &str> =
+            poll_until(Backoff::polling(Duration::from_secs(5)), || async {
+                Err("gone")
+            })
+            .await;
+        assert_eq!(failed, Err("gone"));
     }
 
     #[test]

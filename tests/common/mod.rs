@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use fabx::engine::spec::LABEL_MANAGED;
+use fabx::support::tar::{tar_of, TarFile};
 use fabx::DockerEngine;
 use fabx::Topology;
 use std::collections::HashMap;
@@ -35,11 +36,10 @@ pub async fn build_with_busybox(engine: &DockerEngine, dockerfile: &str, tag: &s
         .expect(
             "these tests need a static busybox at /bin/busybox (apt-get install busybox-static)",
         );
-    let context = fabx::network::deploy::image::context_tar(&[
-        ("Dockerfile", dockerfile.as_bytes(), 0o644),
-        ("busybox", busybox.as_slice(), 0o755),
-    ])
-    .unwrap();
+    let context = tar_of(&[
+        TarFile::new("Dockerfile", dockerfile, 0o644),
+        TarFile::new("busybox", busybox, 0o755),
+    ]);
     let labels = HashMap::from([(LABEL_MANAGED.to_string(), "test".to_string())]);
     engine
         .build_image(context, tag, labels, &mut |_| {})

@@ -18,6 +18,7 @@ pub mod participation;
 pub mod policy;
 pub mod proposal;
 pub mod protos;
+pub mod system;
 pub mod transient;
 
 pub use error::{error_chain, FabricError};

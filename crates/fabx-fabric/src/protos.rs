@@ -29,3 +29,6 @@ pub mod discovery {
 pub mod rwset {
     include!(concat!(env!("OUT_DIR"), "/rwset.rs"));
 }
+pub mod lifecycle {
+    include!(concat!(env!("OUT_DIR"), "/lifecycle.rs"));
+}

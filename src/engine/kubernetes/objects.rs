@@ -6,6 +6,7 @@ use super::{KubeEngine, KubeError, ANNOTATION_STORAGE, LABEL_WORKLOAD, MANAGED_B
 use crate::engine::spec::{LABEL_ROLE, ROLE_CHAINCODE};
 use crate::engine::Result;
 use crate::engine::{NodeService, Workload, WorkloadSpec};
+use crate::support::retry::{poll_until, Backoff, Poll};
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec,
 };
@@ -243,16 +244,13 @@ impl KubeEngine {
     /// reclaim policy deletes them once the claims are gone).
     async fn await_volumes_released(&self) -> Result<()> {
         let volumes: Api<PersistentVolume> = Api::all(self.client.clone());
-        let mut backoff = crate::support::retry::Backoff::polling(DELETE_TIMEOUT);
-        loop {
+        let released = poll_until(Backoff::polling(DELETE_TIMEOUT), || async {
             let list = match volumes.list(&ListParams::default()).await {
                 Ok(list) => list.items,
                 // Without permission to see volumes there is nothing to wait for.
-                Err(kube::Error::Api(s)) if s.code == 403 => return Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 403 => return Ok(Poll::Ready(())),
                 Err(e) => {
-                    return Err(self
-                        .fail("list", "persistentvolumes", "persistentvolumes", e)
-                        .into())
+                    return Err(self.fail("list", "persistentvolumes", "persistentvolumes", e))
                 }
             };
             let ours = list.iter().filter(|v| {
@@ -265,17 +263,20 @@ impl KubeEngine {
                 deleting
                     && claim.and_then(|c| c.namespace.as_deref()) == Some(self.namespace.as_str())
             });
-            if ours.count() == 0 {
-                return Ok(());
+            Ok(match ours.count() {
+                0 => Poll::Ready(()),
+                _ => Poll::NotYet(()),
+            })
+        })
+        .await?;
+        match released {
+            Poll::Ready(()) => Ok(()),
+            Poll::NotYet(()) => Err(KubeError::Api {
+                action: "wait for the deletion of".into(),
+                object: format!("the volumes of namespace {}", self.namespace),
+                reason: "the provisioner has not deleted them".into(),
             }
-            if !backoff.wait().await {
-                return Err(KubeError::Api {
-                    action: "wait for the deletion of".into(),
-                    object: format!("the volumes of namespace {}", self.namespace),
-                    reason: "the provisioner has not deleted them".into(),
-                }
-                .into());
-            }
+            .into()),
         }
     }
 
@@ -770,23 +771,25 @@ impl KubeEngine {
     async fn await_pods_gone(&self, workload: &str) -> Result<()> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let by_label = ListParams::default().labels(&format!("{LABEL_WORKLOAD}={workload}"));
-        let mut backoff = crate::support::retry::Backoff::polling(DELETE_TIMEOUT);
-        loop {
+        let gone = poll_until(Backoff::polling(DELETE_TIMEOUT), || async {
             let left = pods
                 .list(&by_label)
                 .await
                 .map_err(|e| self.fail("list", "pods", workload, e))?;
-            if left.items.is_empty() {
-                return Ok(());
+            Ok::<_, KubeError>(match left.items.is_empty() {
+                true => Poll::Ready(()),
+                false => Poll::NotYet(()),
+            })
+        })
+        .await?;
+        match gone {
+            Poll::Ready(()) => Ok(()),
+            Poll::NotYet(()) => Err(KubeError::Api {
+                action: "delete".into(),
+                object: format!("the pods of {workload}"),
+                reason: "still terminating".into(),
             }
-            if !backoff.wait().await {
-                return Err(KubeError::Api {
-                    action: "delete".into(),
-                    object: format!("the pods of {workload}"),
-                    reason: "still terminating".into(),
-                }
-                .into());
-            }
+            .into()),
         }
     }
 

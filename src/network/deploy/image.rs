@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::engine::docker::DockerError;
+use crate::engine::spec::{Tail, LABEL_MANAGED, MANAGED};
 use crate::engine::Engine;
-use crate::engine::{docker::DockerError, spec::Tail};
+use crate::support::tar::{tar_of, tar_of_dir, TarFile};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// Label put on every image fabx builds.
-pub const MANAGED_LABEL: &str = "fabx.managed";
 /// How many output lines an error keeps.
 const TAIL_LINES: usize = 30;
 
@@ -76,13 +76,12 @@ pub async fn build_chaincode_image(
             true => read(&dockerfile)?,
             false => scratch_dockerfile(&binary.name).into_bytes(),
         };
-        context_tar(&[
-            ("Dockerfile", recipe.as_slice(), 0o644),
-            (binary.name.as_str(), data.as_slice(), 0o755),
+        tar_of(&[
+            TarFile::new("Dockerfile", recipe, 0o644),
+            TarFile::new(binary.name.as_str(), data, 0o755),
         ])
-        .map_err(|source| context_error(dir, source))?
     } else if dockerfile.is_file() {
-        dir_tar(dir).map_err(|source| context_error(dir, source))?
+        tar_of_dir(dir).map_err(|source| context_error(dir, source))?
     } else {
         return Err(ChaincodeImageError::NoDockerfile { dir: dir.into() });
     };
@@ -285,27 +284,6 @@ async fn host_triple() -> Result<String> {
         })
 }
 
-/// An in-memory tar of `(name, contents, mode)` entries with fixed metadata.
-pub fn context_tar(files: &[(&str, &[u8], u32)]) -> std::io::Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data, mode) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(*mode);
-        header.set_mtime(0);
-        header.set_cksum();
-        tar.append_data(&mut header, name, *data)?;
-    }
-    tar.into_inner()
-}
-
-fn dir_tar(dir: &Path) -> std::io::Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(Vec::new());
-    tar.follow_symlinks(false);
-    tar.append_dir_all(".", dir)?;
-    tar.into_inner()
-}
-
 /// Sends a build context to the engine, streams the build log to `on_log`, and
 /// returns the image ID. Build errors arrive inside the stream.
 pub async fn build_from_context(
@@ -314,7 +292,7 @@ pub async fn build_from_context(
     context: Vec<u8>,
     on_log: &mut (dyn FnMut(&str) + Send),
 ) -> Result<String> {
-    let labels = HashMap::from([(MANAGED_LABEL.to_string(), "true".to_string())]);
+    let labels = HashMap::from([(LABEL_MANAGED.to_string(), MANAGED.to_string())]);
     engine
         .build_image(context, tag, labels, on_log)
         .await

@@ -15,6 +15,7 @@ use crate::artifacts::chaincode_tls::ChaincodeTls;
 use crate::network::error::{Error, Result};
 use crate::network::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
+use crate::support::gate::Gate;
 use crate::support::reporter::{skipped, step, step_with, Reporter};
 use fabx_fabric::cli::lifecycle::{ctor, Definition};
 use fabx_fabric::cli::output::{chaincode_failure, ChaincodeFailure};
@@ -280,25 +281,26 @@ impl Network {
             Source::Image(_) => request.tls_mode() != TlsMode::Off,
             Source::Address(_) => true,
         };
-        let (servers_ready, _) = tokio::sync::watch::channel(None::<bool>);
-        let servers_ready = &servers_ready;
+        let servers_ready = &Gate::after(1);
         let servers_branch = async {
             let result = self.servers_branch(request, &servers, reporter).await;
-            servers_ready.send_replace(Some(result.is_ok()));
+            match &result {
+                Ok(_) => servers_ready.arrive(),
+                Err(_) => servers_ready.fail(),
+            }
             result
         };
         // The installs are needed only by init, and the committed definition heads the
         // longest chain (read, approve, commit): they start once it is read, so that
         // their CLIs do not slow the read down (on 23 nodes it took 4 s beside 18 installs).
-        let (definition_read, _) = tokio::sync::watch::channel(false);
-        let definition_read = &definition_read;
+        let definition_read = &Gate::after(1);
         let installs = self.channel_peers(&channel)?.into_iter().map(|peer| {
             let servers = &servers;
             let name = format!("install on {}", peer.host);
             async move {
                 let server = servers::serving(servers, &peer.msp_id)?;
                 // A failed read fails the deploy; installing meanwhile is harmless.
-                let _ = definition_read.subscribe().wait_for(|read| *read).await;
+                definition_read.passed().await;
                 step(reporter, &name, self.install(&peer, &server.package)).await
             }
         });
@@ -309,20 +311,12 @@ impl Network {
                 self.committed(&channel, &request.name),
             )
             .await;
-            definition_read.send_replace(true);
+            definition_read.arrive();
             let committed = committed?;
             let (definition, unchanged) = self
                 .definition(request, &channel, committed, &servers, collections_path)
                 .await?;
-            let servers_up = !approve_after_servers
-                || matches!(
-                    servers_ready
-                        .subscribe()
-                        .wait_for(Option::is_some)
-                        .await
-                        .map(|r| *r),
-                    Ok(Some(true))
-                );
+            let servers_up = !approve_after_servers || servers_ready.passed().await;
             // When the servers failed, their error is the one reported.
             if unchanged || !servers_up {
                 return Ok::<_, Error>((definition, unchanged, false));

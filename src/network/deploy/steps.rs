@@ -8,7 +8,7 @@ use crate::engine::EngineKind;
 use crate::network::error::{Error, Result};
 use crate::network::{Check, Network};
 use crate::support::reporter::{step, Reporter, StepId};
-use crate::support::retry::Backoff;
+use crate::support::retry::{poll_until, Backoff, Poll};
 use crate::topology::{Node, NodeKind};
 use fabx_fabric::cli::lifecycle::{Definition, LifecycleCommand};
 use fabx_fabric::cli::output::{
@@ -273,8 +273,7 @@ impl Network {
         let check = LifecycleCommand::CheckCommitReadiness {
             definition: definition.clone(),
         };
-        let mut backoff = Backoff::new(COMMIT_READINESS_BOUND);
-        loop {
+        let ready = poll_until(Backoff::new(COMMIT_READINESS_BOUND), || async {
             let output = self.peer(&peer, &check).await?;
             let approvals = parse_approvals(&output.stdout).ok_or_else(|| {
                 Error::unparseable(
@@ -289,16 +288,21 @@ impl Network {
                 .filter(|o| approvals.get(&o.msp_id) != Some(&true))
                 .map(|o| o.msp_id.clone())
                 .collect();
-            if missing.is_empty() {
-                return Ok(());
-            }
-            if !backoff.wait().await {
-                return Err(Error::NotApproved {
-                    name: definition.name.clone(),
-                    sequence: definition.sequence,
-                    orgs: missing.join(", "),
-                });
-            }
+            Ok::<_, Error>(if missing.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::NotYet(missing)
+            })
+        })
+        .await?;
+        match ready {
+            Poll::Ready(()) => Ok(()),
+            Poll::NotYet(missing) => Err(Error::NotApproved {
+                name: definition.name.clone(),
+                sequence: definition.sequence,
+                orgs: missing.join(", "),
+                channel: definition.channel.clone(),
+            }),
         }
     }
 

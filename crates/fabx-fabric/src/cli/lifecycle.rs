@@ -106,10 +106,6 @@ pub enum LifecycleCommand {
         channel: String,
         name: String,
     },
-    /// Every committed definition of the channel.
-    QueryCommittedAll {
-        channel: String,
-    },
     QueryApproved {
         channel: String,
         name: String,
@@ -161,13 +157,6 @@ impl PeerCli for LifecycleCommand {
                 channel,
                 "--name",
                 name,
-                "-O",
-                "json",
-            ])),
-            LifecycleCommand::QueryCommittedAll { channel } => args.extend(strings(&[
-                "querycommitted",
-                "--channelID",
-                channel,
                 "-O",
                 "json",
             ])),

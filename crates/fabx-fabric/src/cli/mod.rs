@@ -15,24 +15,6 @@ pub trait PeerCli {
     }
 }
 
-/// Channel commands of the `peer` CLI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeerCommand {
-    ChannelList,
-    ChannelGetInfo { channel: String },
-}
-
-impl PeerCli for PeerCommand {
-    fn args(&self) -> Vec<String> {
-        match self {
-            PeerCommand::ChannelList => strings(&["peer", "channel", "list"]),
-            PeerCommand::ChannelGetInfo { channel } => {
-                strings(&["peer", "channel", "getinfo", "-c", channel])
-            }
-        }
-    }
-}
-
 /// How long the `peer` CLI may take to connect to a peer or an orderer.
 pub const DIAL_TIMEOUT: &str = "10s";
 
