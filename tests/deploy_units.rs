@@ -176,7 +176,10 @@ fn calls_from_arguments_or_ctor_json() {
         r#"{"Args":[1]}"#,
     ] {
         let err = Call::from_ctor(bad).unwrap_err().to_string();
-        assert!(err.contains("--ctor") && err.contains("fix:"), "{err}");
+        assert!(
+            err.contains("--ctor") && err.contains(r#"give JSON such as {"Args":["query","a"]}"#),
+            "{err}"
+        );
     }
 }
 

@@ -19,6 +19,7 @@ use crate::support::gate::Gate;
 use crate::support::reporter::{skipped, step, step_with, Reporter};
 use fabx_fabric::cli::lifecycle::{ctor, Definition};
 use fabx_fabric::cli::output::{chaincode_failure, ChaincodeFailure};
+use fabx_fabric::policy::collections::CollectionsConfig;
 use futures_util::future::join_all;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -228,6 +229,56 @@ impl Network {
         request: &DeployRequest,
         reporter: &dyn Reporter,
     ) -> Result<DeployReport> {
+        let (channel, collections) = self.check_request(request)?;
+        let _lock = StateLock::acquire(self.layout.root(), "deploy", LOCK_WAIT, reporter).await?;
+        self.check_owner(false).await?;
+        step(reporter, "check network", self.check_up()).await?;
+        let servers = self.plan_servers(request, &channel, &request.label())?;
+        if let (Source::Address(_), Some(server)) = (&request.source, servers.first()) {
+            step(reporter, "check address", self.check_resolvable(server)).await?;
+        }
+        let collections_path = match &collections {
+            Some(config) => Some(
+                step(
+                    reporter,
+                    "upload collections config",
+                    self.upload_collections(&channel, &request.name, config),
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let done = self
+            .branches(request, &channel, &servers, collections_path, reporter)
+            .await?;
+        if done.unchanged {
+            skipped(
+                reporter,
+                "approve and commit",
+                "definition and packages already committed",
+            );
+        }
+        let mut report = self.report(request, &channel, &servers, &done)?;
+        if let Some((function, args)) = request.init.as_ref().and_then(|i| i.split_first()) {
+            let call = ctor(function, args);
+            report.initialized = step(reporter, "init", self.init(&done.definition, &call)).await?;
+        }
+        step(
+            reporter,
+            "wait for endorsement plans",
+            self.await_endorsement_plans(&channel, &request.name),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Checks what can be checked before anything is touched: the request itself, its
+    /// channel, its endorsement policy and collections against the channel's orgs.
+    /// Returns the channel and the collections config.
+    fn check_request(
+        &self,
+        request: &DeployRequest,
+    ) -> Result<(String, Option<CollectionsConfig>)> {
         validate(request)?;
         let channel = self.topology.channel_or_default(request.channel.as_deref());
         let members: Vec<String> = self
@@ -247,35 +298,27 @@ impl Network {
             .as_deref()
             .map(|path| read_collections(path, &members))
             .transpose()?;
-        let _lock = StateLock::acquire(self.layout.root(), "deploy", LOCK_WAIT, reporter).await?;
-        self.check_owner(false).await?;
-        let label = request.label();
-        step(reporter, "check network", self.check_up()).await?;
-        let servers = self.plan_servers(request, &channel, &label)?;
-        if let (Source::Address(_), Some(server)) = (&request.source, servers.first()) {
-            step(reporter, "check address", self.check_resolvable(server)).await?;
-        }
-        let collections_path = match &collections {
-            Some(config) => Some(
-                step(
-                    reporter,
-                    "upload collections config",
-                    self.upload_collections(&channel, &request.name, config),
-                )
-                .await?,
-            ),
-            None => None,
-        };
+        Ok((channel, collections))
+    }
 
-        // Three branches that need nothing from each other: the image and its servers;
-        // the installs; the definition (sequence), its approvals and the commit. Init,
-        // the only step that runs the chaincode, waits for all three.
-        // Servers fabx cannot vouch for (an image forced to TLS, the user's own process)
-        // are waited for before anything is approved: a server that never answers, or
-        // answers in plain text, leaves no approval behind. Chaincode fabx builds is
-        // approved and committed meanwhile (it reads the settings fabx gives it); if its
-        // server fails, the deploy fails, and running it again finds the definition
-        // committed and only starts the servers.
+    /// Three branches that need nothing from each other: the image and its servers; the
+    /// installs; the definition (sequence), its approvals and the commit. Init, the only
+    /// step that runs the chaincode, waits for all three.
+    ///
+    /// Servers fabx cannot vouch for (an image forced to TLS, the user's own process) are
+    /// waited for before anything is approved: a server that never answers, or answers in
+    /// plain text, leaves no approval behind. Chaincode fabx builds is approved and
+    /// committed meanwhile (it reads the settings fabx gives it); if its server fails, the
+    /// deploy fails, and running it again finds the definition committed and only starts
+    /// the servers.
+    async fn branches(
+        &self,
+        request: &DeployRequest,
+        channel: &str,
+        servers: &[ChaincodeServer],
+        collections_path: Option<String>,
+        reporter: &dyn Reporter,
+    ) -> Result<BranchesDone> {
         let approve_after_servers = match &request.source {
             Source::Directory(_) => false,
             Source::Image(_) => request.tls_mode() != TlsMode::Off,
@@ -283,7 +326,7 @@ impl Network {
         };
         let servers_ready = &Gate::after(1);
         let servers_branch = async {
-            let result = self.servers_branch(request, &servers, reporter).await;
+            let result = self.servers_branch(request, servers, reporter).await;
             match &result {
                 Ok(_) => servers_ready.arrive(),
                 Err(_) => servers_ready.fail(),
@@ -294,8 +337,7 @@ impl Network {
         // longest chain (read, approve, commit): they start once it is read, so that
         // their CLIs do not slow the read down (on 23 nodes it took 4 s beside 18 installs).
         let definition_read = &Gate::after(1);
-        let installs = self.channel_peers(&channel)?.into_iter().map(|peer| {
-            let servers = &servers;
+        let installs = self.channel_peers(channel)?.into_iter().map(|peer| {
             let name = format!("install on {}", peer.host);
             async move {
                 let server = servers::serving(servers, &peer.msp_id)?;
@@ -308,20 +350,19 @@ impl Network {
             let committed = step(
                 reporter,
                 "read committed definition",
-                self.committed(&channel, &request.name),
+                self.committed(channel, &request.name),
             )
             .await;
             definition_read.arrive();
-            let committed = committed?;
             let (definition, unchanged) = self
-                .definition(request, &channel, committed, &servers, collections_path)
+                .definition(request, channel, committed?, servers, collections_path)
                 .await?;
             let servers_up = !approve_after_servers || servers_ready.passed().await;
             // When the servers failed, their error is the one reported.
             if unchanged || !servers_up {
                 return Ok::<_, Error>((definition, unchanged, false));
             }
-            self.approve_all(&definition, &servers, reporter).await?;
+            self.approve_all(&definition, servers, reporter).await?;
             step(
                 reporter,
                 "commit",
@@ -336,47 +377,45 @@ impl Network {
         let (image, started) = servers_done?;
         installed.into_iter().collect::<Result<Vec<_>>>()?;
         let (definition, unchanged, committed) = definition_done?;
+        Ok(BranchesDone {
+            image: image.reference,
+            started,
+            definition,
+            unchanged,
+            committed,
+        })
+    }
 
-        let mut report = DeployReport {
+    /// What the deploy did, before init.
+    fn report(
+        &self,
+        request: &DeployRequest,
+        channel: &str,
+        servers: &[ChaincodeServer],
+        done: &BranchesDone,
+    ) -> Result<DeployReport> {
+        Ok(DeployReport {
             name: request.name.clone(),
-            channel: channel.clone(),
-            sequence: definition.sequence,
+            channel: channel.to_string(),
+            sequence: done.definition.sequence,
             package_ids: self
-                .channel_orgs(&channel)?
+                .channel_orgs(channel)?
                 .iter()
                 .map(|o| {
-                    let server = servers::serving(&servers, &o.msp_id)?;
+                    let server = servers::serving(servers, &o.msp_id)?;
                     Ok((o.msp_id.clone(), server.package.id()))
                 })
                 .collect::<Result<_>>()?,
-            image: image.reference,
-            committed,
+            image: done.image.clone(),
+            committed: done.committed,
             initialized: false,
             containers_started: servers
                 .iter()
-                .zip(&started)
+                .zip(&done.started)
                 .filter(|(_, started)| **started)
                 .map(|(server, _)| server.container.clone())
                 .collect(),
-        };
-        if unchanged {
-            skipped(
-                reporter,
-                "approve and commit",
-                "definition and packages already committed",
-            );
-        }
-        if let Some((function, args)) = request.init.as_ref().and_then(|i| i.split_first()) {
-            let call = ctor(function, args);
-            report.initialized = step(reporter, "init", self.init(&definition, &call)).await?;
-        }
-        step(
-            reporter,
-            "wait for endorsement plans",
-            self.await_endorsement_plans(&channel, &request.name),
-        )
-        .await?;
-        Ok(report)
+        })
     }
 
     /// The definition to deploy, and whether exactly it (with the same packages) is
@@ -464,10 +503,7 @@ impl Network {
 }
 
 /// Reads and checks a collection configuration file for a channel of `members`.
-fn read_collections(
-    path: &std::path::Path,
-    members: &[String],
-) -> Result<fabx_fabric::policy::collections::CollectionsConfig> {
+fn read_collections(path: &std::path::Path, members: &[String]) -> Result<CollectionsConfig> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::io("read", path, source))?;
     fabx_fabric::policy::collections::parse(&text, members).map_err(|problem| Error::BadInput {
         problem: format!("--collections-config {} cannot be used: {problem}", path.display()),
@@ -542,4 +578,16 @@ fn docker_tag(version: &str) -> String {
             }
         })
         .collect()
+}
+
+/// What the three branches of a deploy left.
+struct BranchesDone {
+    /// The image the servers run, as reported.
+    image: String,
+    /// For each server, whether this deploy started it.
+    started: Vec<bool>,
+    definition: Definition,
+    /// The definition and packages were already committed: nothing was approved.
+    unchanged: bool,
+    committed: bool,
 }
