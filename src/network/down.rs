@@ -2,7 +2,7 @@
 //! anonymous volumes, the Docker network, and the generated files.
 
 use super::Network;
-use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR, MANAGED};
 use crate::engine::{Engine, EngineKind};
 use crate::network::error::{Error, Result};
 use crate::network::lock::{StateLock, LOCK_WAIT};
@@ -71,7 +71,7 @@ pub async fn teardown(
     };
     let mut dir = state_dir.map(Path::to_path_buf);
     if let Some(labels) = engine.space_labels(network).await? {
-        if labels.get(LABEL_MANAGED).map(String::as_str) == Some("true") {
+        if labels.get(LABEL_MANAGED).map(String::as_str) == Some(MANAGED) {
             if let Some(recorded) = labels.get(LABEL_STATE_DIR) {
                 dir = Some(PathBuf::from(recorded));
             }

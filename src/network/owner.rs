@@ -4,7 +4,7 @@
 
 use super::down::STATE_MARKER;
 use super::Network;
-use crate::engine::spec::{LABEL_MANAGED, LABEL_STATE_DIR};
+use crate::engine::spec::{LABEL_MANAGED, LABEL_STATE_DIR, MANAGED};
 use crate::network::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ impl Network {
         let Some(labels) = self.engine.space_labels(name).await? else {
             return Ok(());
         };
-        if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") || force {
+        if labels.get(LABEL_MANAGED).map(String::as_str) != Some(MANAGED) || force {
             return Ok(());
         }
         let Some(owner) = labels.get(LABEL_STATE_DIR).map(PathBuf::from) else {

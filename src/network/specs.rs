@@ -2,7 +2,7 @@
 
 use crate::artifacts::layout::{container, Layout};
 use crate::engine::spec::{
-    Bind, WorkloadSpec, LABEL_HOST, LABEL_MANAGED, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE,
+    Bind, WorkloadSpec, LABEL_HOST, LABEL_MANAGED, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE, MANAGED,
 };
 use crate::topology::{ports, Node, NodeKind, Topology};
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ pub const DATA_DIR: &str = "/var/hyperledger/production";
 /// Labels every object of the network carries.
 pub fn labels(topology: &Topology, role: &str) -> HashMap<String, String> {
     HashMap::from([
-        (LABEL_MANAGED.to_string(), "true".to_string()),
+        (LABEL_MANAGED.to_string(), MANAGED.to_string()),
         (LABEL_NETWORK.to_string(), topology.network.clone()),
         (LABEL_ROLE.to_string(), role.to_string()),
     ])

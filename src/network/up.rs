@@ -12,7 +12,7 @@ use super::{down, Network};
 use crate::artifacts::channel_config::{self, FabricMajor};
 use crate::artifacts::core_yaml::{patch_core_yaml, BUILDER_SCRIPTS, IMAGE_CORE_YAML};
 use crate::artifacts::{configtx, crypto};
-use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR};
+use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR, MANAGED};
 use crate::engine::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::engine::{EngineKind, NodeService, WorkloadSpec};
 use crate::network::calls::retrying;
@@ -69,7 +69,7 @@ impl Network {
             return self.resume(&existing, reporter).await;
         }
         match self.engine.space_labels(name).await? {
-            Some(labels) if labels.get(LABEL_MANAGED).map(String::as_str) != Some("true") => {
+            Some(labels) if labels.get(LABEL_MANAGED).map(String::as_str) != Some(MANAGED) => {
                 return Err(self.engine.foreign_space(name).into())
             }
             // Ours but empty: left over from an interrupted run.

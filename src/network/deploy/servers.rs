@@ -10,6 +10,7 @@ use crate::network::error::{Error, Result};
 use crate::network::specs::labels;
 use crate::network::Network;
 use crate::topology::Topology;
+use fabx_fabric::cli::{PeerCli, TlsHandshakeProbe};
 use std::time::Duration;
 
 /// Label with the package label (`<name>_<version>` by default) on chaincode containers.
@@ -228,10 +229,7 @@ impl Network {
 
 impl Network {
     /// A real TLS handshake with the server, from the container of a peer that dials it,
-    /// with the client certificate the peers present (`mutual`). It is made by the peer
-    /// image's own `peer` CLI asking the server for its channels: a chaincode server does
-    /// not serve that gRPC service, so "unimplemented" is the answer of a server whose
-    /// handshake succeeded; a failed handshake never gets that far.
+    /// with the client certificate the peers present (`mutual`): see [`TlsHandshakeProbe`].
     pub(crate) async fn check_handshake(
         &self,
         server: &ChaincodeServer,
@@ -254,25 +252,17 @@ impl Network {
         })
         .collect::<Vec<_>>();
         self.engine.upload(from, "/", &files).await?;
-        let env = vec![
-            format!("CORE_PEER_LOCALMSPID={}", peer.msp_id),
-            format!(
-                "CORE_PEER_MSPCONFIGPATH={}",
-                crate::artifacts::layout::container::ADMIN_MSP
-            ),
-            format!("CORE_PEER_ADDRESS={}", server.address()),
-            "CORE_PEER_TLS_ENABLED=true".into(),
-            format!("CORE_PEER_TLS_ROOTCERT_FILE={dir}/ca.crt"),
-            format!("CORE_PEER_TLS_CLIENTAUTHREQUIRED={}", tls.client.is_some()),
-            format!("CORE_PEER_TLS_CLIENTCERT_FILE={dir}/client.crt"),
-            format!("CORE_PEER_TLS_CLIENTKEY_FILE={dir}/client.key"),
-            format!("CORE_PEER_CLIENT_CONNTIMEOUT={}", HANDSHAKE_TIMEOUT),
-            "FABRIC_LOGGING_SPEC=error".into(),
-        ];
-        let args = ["peer", "channel", "list"].map(String::from);
-        let output = self.engine.exec(from, &args, &env).await?;
-        let printed = output.printed();
-        if printed.contains("Unimplemented") || printed.contains("unknown service") {
+        let probe = TlsHandshakeProbe {
+            msp_id: peer.msp_id.clone(),
+            msp_dir: crate::artifacts::layout::container::ADMIN_MSP.to_string(),
+            address: server.address(),
+            tls_dir: dir,
+            mutual: tls.client.is_some(),
+        };
+        // Once: a failed handshake looks like a dial that timed out, which the CLI runner
+        // would try again for a minute.
+        let output = self.engine.exec(from, &probe.args(), &probe.env()).await?;
+        if output.success() || TlsHandshakeProbe::succeeded(&output.printed()) {
             return Ok(());
         }
         Err(Error::ChaincodeTlsHandshake {
@@ -283,9 +273,6 @@ impl Network {
         })
     }
 }
-
-/// How long the handshake check waits for the server's TLS answer.
-const HANDSHAKE_TIMEOUT: &str = "5s";
 
 /// Not a port a chaincode can listen on.
 pub const CHAINCODE_PORT_NONE: u16 = 0;
