@@ -196,13 +196,7 @@ fn scripts_cycle(phases: &BTreeMap<&'static str, Vec<Duration>>, tls: bool) -> V
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = common::flag;
     let cycles: usize = value("--cycles")
         .map(|v| v.parse().expect("--cycles takes a number"))
         .unwrap_or(5);
@@ -235,6 +229,7 @@ async fn main() {
         &*builder,
         EXAMPLECC.as_ref(),
         image,
+        fabx::network::deploy::image::BuildProfile::Release,
         &mut |_| {},
     )
     .await

@@ -560,6 +560,7 @@ async fn main() -> ExitCode {
         &engine,
         EXAMPLECC.as_ref(),
         IMAGE,
+        fabx::network::deploy::image::BuildProfile::Release,
         &mut |_| {},
     )
     .await

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 
 /// What one cycle left behind.
@@ -171,13 +173,7 @@ impl Drop for BusyLoops {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = common::flag;
     let cycles: usize = value("--cycles")
         .map(|v| v.parse().expect("--cycles takes a number"))
         .unwrap_or(50);
@@ -185,7 +181,7 @@ async fn main() {
         Some(file) => Topology::load(file.as_ref()).unwrap_or_else(|e| panic!("{e}")),
         None => Topology::default_topology(),
     };
-    let load = args.iter().any(|a| a == "--load");
+    let load = std::env::args().any(|a| a == "--load");
 
     let engine = DockerEngine::connect()
         .await

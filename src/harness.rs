@@ -328,6 +328,19 @@ impl TestNetwork {
             .await
     }
 
+    /// Rebuilds a chaincode deployed from `dir` (with [`TestNetwork::deploy_dir`]) and
+    /// replaces its servers with the new code, as `fabx dev` does on a save: no
+    /// lifecycle transaction, the committed definition (sequence, init) unchanged.
+    pub async fn redeploy_code(
+        &self,
+        name: &str,
+        dir: impl Into<std::path::PathBuf>,
+    ) -> Result<Vec<crate::network::dev::Phase>> {
+        self.network
+            .reload(&request(name, Source::Directory(dir.into()), &[]))
+            .await
+    }
+
     /// Deploys an existing CCaaS image; `init` (function and args) if not empty.
     pub async fn deploy_image(
         &self,

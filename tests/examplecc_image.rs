@@ -13,7 +13,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{CreateContainerOptions, LogsOptions, RemoveContainerOptions};
 use bollard::Docker;
-use fabx::network::deploy::image::{build_chaincode_image, build_from_context, scratch_dockerfile};
+use fabx::network::deploy::image::{
+    build_chaincode_image, build_from_context, scratch_dockerfile, BuildProfile,
+};
 use futures_util::{FutureExt, StreamExt};
 
 const PACKAGE_ID: &str =
@@ -78,7 +80,7 @@ async fn scenario(docker: &Docker, created: &mut Created) {
     let cc_dir = workspace().join("chaincode/examplecc");
     let cc_image = "fabx-test/examplecc:latest";
     let engine = fabx::DockerEngine::connect().await.expect("Docker engine");
-    let id = build_chaincode_image(&engine, &cc_dir, cc_image, &mut log)
+    let id = build_chaincode_image(&engine, &cc_dir, cc_image, BuildProfile::Release, &mut log)
         .await
         .unwrap_or_else(|e| panic!("building the examplecc image failed: {e}"));
     assert!(id.starts_with("sha256:"), "image id {id}");
@@ -299,7 +301,8 @@ async fn build_chaincode_image_reports_each_failure() {
     let tag = "fabx-test/context-only:latest";
 
     // No Dockerfile, no Cargo.toml.
-    let err = build_chaincode_image(&engine, dir.path(), tag, &mut log).await;
+    let err =
+        build_chaincode_image(&engine, dir.path(), tag, BuildProfile::Release, &mut log).await;
     assert!(matches!(err, Err(E::NoDockerfile { .. })), "{err:?}");
 
     // A Dockerfile whose build fails: the error carries the engine's message and log tail.
@@ -308,7 +311,8 @@ async fn build_chaincode_image_reports_each_failure() {
         "FROM scratch\nCOPY missing.txt /\n",
     )
     .unwrap();
-    let err = build_chaincode_image(&engine, dir.path(), tag, &mut log).await;
+    let err =
+        build_chaincode_image(&engine, dir.path(), tag, BuildProfile::Release, &mut log).await;
     match err {
         Err(E::Docker(fabx::engine::docker::DockerError::Build { reason, tail, .. })) => {
             assert!(reason.contains("missing.txt"), "{reason}");
@@ -319,7 +323,7 @@ async fn build_chaincode_image_reports_each_failure() {
 
     // A plain directory is sent as the context of its own Dockerfile.
     std::fs::write(dir.path().join("missing.txt"), "now here").unwrap();
-    let id = build_chaincode_image(&engine, dir.path(), tag, &mut log)
+    let id = build_chaincode_image(&engine, dir.path(), tag, BuildProfile::Release, &mut log)
         .await
         .unwrap();
     let image = docker.inspect_image(&id).await.unwrap();
@@ -339,7 +343,8 @@ async fn build_chaincode_image_reports_each_failure() {
         "fn main() { let x: u8 = \"no\"; }\n",
     )
     .unwrap();
-    let err = build_chaincode_image(&engine, krate.path(), tag, &mut log).await;
+    let err =
+        build_chaincode_image(&engine, krate.path(), tag, BuildProfile::Release, &mut log).await;
     match err {
         Err(E::CargoFailed { output_tail, .. }) => {
             assert!(output_tail.contains("mismatched types"), "{output_tail}")

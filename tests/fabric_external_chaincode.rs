@@ -55,10 +55,14 @@ async fn examplecc_as_a_host_process_under_mutual_tls() {
     if let Some(reason) = common::missing_fabric_images(&Topology::default_topology()).await {
         return common::skipped(TEST, &reason);
     }
-    let binary = fabx::network::deploy::image::build_static_binary(EXAMPLECC.as_ref(), &mut |_| {})
-        .await
-        .unwrap()
-        .path;
+    let binary = fabx::network::deploy::image::build_static_binary(
+        EXAMPLECC.as_ref(),
+        fabx::network::deploy::image::BuildProfile::Release,
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+    .path;
     let port = std::net::TcpListener::bind("0.0.0.0:0")
         .unwrap()
         .local_addr()

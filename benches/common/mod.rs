@@ -1,4 +1,5 @@
 //! What the benchmarks share: a reporter that collects step times, and their statistics.
+#![allow(dead_code)] // each benchmark uses part of it
 
 use fabx::reporter::{Reporter, StepEnd, StepId};
 use std::collections::BTreeMap;
@@ -45,4 +46,13 @@ pub fn stats(samples: &[f64]) -> Stats {
 /// Durations as seconds.
 pub fn secs(samples: &[Duration]) -> Vec<f64> {
     samples.iter().map(Duration::as_secs_f64).collect()
+}
+
+/// The value after `flag` on the benchmark's command line (`-- --edits 5`).
+pub fn flag(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }

@@ -108,6 +108,12 @@ impl Layout {
         self.root.join("packages")
     }
 
+    /// Marker files of chaincode servers being restarted by `fabx dev --run`, one per
+    /// package ID: a call that finds such a server down meanwhile asks again.
+    pub fn restarting(&self) -> PathBuf {
+        self.root.join("restarting")
+    }
+
     /// configtx.yaml of one channel (its member orgs), for Fabric's tools run by users.
     pub fn configtx_of(&self, channel: &str) -> PathBuf {
         self.configtx().join(channel)

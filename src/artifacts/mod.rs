@@ -10,3 +10,4 @@ pub mod core_yaml;
 pub mod crypto;
 pub mod layout;
 pub mod package;
+pub mod scaffold;

@@ -24,6 +24,13 @@ pub struct DeployArgs {
     /// With --address: seconds to wait for the chaincode to answer
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub wait: u64,
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+}
+
+/// What the committed definition and the servers are made of: shared by `deploy` and `dev`.
+#[derive(Debug, Args)]
+pub struct DefinitionArgs {
     #[arg(long, default_value = "1.0")]
     pub version: String,
     /// Package label (default <NAME>_<VERSION>)
@@ -42,7 +49,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub shared_container: bool,
     /// TLS between peers and chaincode: off, server or mutual (default: mutual for
-    /// chaincode fabx builds, off for --image)
+    /// chaincode fabx builds, off for --image and --address)
     #[arg(long, value_parser = parse_tls)]
     pub tls: Option<TlsMode>,
     /// Endorsement policy in Fabric's syntax, e.g. "AND('Org1MSP.peer','Org2MSP.peer')"
@@ -57,6 +64,27 @@ pub struct DeployArgs {
     pub collections_config: Option<PathBuf>,
 }
 
+impl DefinitionArgs {
+    /// A deploy request of chaincode `name` from `source` with these settings.
+    pub fn request(self, name: String, source: Source) -> DeployRequest {
+        let mut request = DeployRequest::new(&name, source);
+        request.version = self.version;
+        request.label = self.label;
+        request.channel = self.channel;
+        request.sequence = self.sequence;
+        request.init = self.init;
+        request.shared_container = self.shared_container;
+        request.tls = self.tls;
+        request.endorsement = match (self.signature_policy, self.channel_config_policy) {
+            (Some(rule), _) => EndorsementPolicy::Signature(rule),
+            (None, Some(name)) => EndorsementPolicy::ChannelConfig(name),
+            (None, None) => EndorsementPolicy::ChannelDefault,
+        };
+        request.collections = self.collections_config;
+        request
+    }
+}
+
 fn parse_tls(text: &str) -> Result<TlsMode, String> {
     text.parse()
 }
@@ -68,24 +96,8 @@ pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result
         (None, None, Some(path)) => Source::Directory(path),
         (None, None, None) => Source::Directory(PathBuf::from("chaincode").join(&args.name)),
     };
-    let request = DeployRequest {
-        name: args.name,
-        source,
-        version: args.version,
-        label: args.label,
-        channel: args.channel,
-        sequence: args.sequence,
-        init: args.init,
-        shared_container: args.shared_container,
-        tls: args.tls,
-        wait: std::time::Duration::from_secs(args.wait),
-        endorsement: match (args.signature_policy, args.channel_config_policy) {
-            (Some(rule), _) => EndorsementPolicy::Signature(rule),
-            (None, Some(name)) => EndorsementPolicy::ChannelConfig(name),
-            (None, None) => EndorsementPolicy::ChannelDefault,
-        },
-        collections: args.collections_config,
-    };
+    let mut request = args.definition.request(args.name, source);
+    request.wait = std::time::Duration::from_secs(args.wait);
     let report = output.finish_steps(network.deploy(&request, output).await)?;
     let packages = report
         .package_ids
@@ -116,7 +128,7 @@ mod tests {
     fn init_of(args: &[&str]) -> (Option<Vec<String>>, bool) {
         let cli = Cli::try_parse_from(args).unwrap();
         match cli.command {
-            Command::Deploy(deploy) => (deploy.init, cli.global.quiet),
+            Command::Deploy(deploy) => (deploy.definition.init, cli.global.quiet),
             other => panic!("parsed as {other:?}"),
         }
     }

@@ -2,9 +2,11 @@
 
 mod call;
 mod deploy;
+mod dev;
 mod down;
 mod env;
 mod logs;
+mod new;
 pub mod output;
 mod status;
 mod up;
@@ -86,6 +88,12 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Package, install, run, approve, commit (and init) a chaincode as an external service
     Deploy(deploy::DeployArgs),
+    /// Deploy a chaincode, then rebuild and replace its servers on every saved change,
+    /// with no lifecycle transaction (the committed definition stays as it is)
+    Dev(dev::DevArgs),
+    /// Make a new Rust chaincode crate on fabx-shim (an asset contract with tests) that
+    /// `fabx dev NAME` serves at once
+    New(new::NewArgs),
     /// Invoke a chaincode function, endorsed by every org on the channel, and wait for the commit
     Invoke(call::CallArgs),
     /// Query a chaincode function on one org's peer and print the payload
@@ -99,6 +107,10 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
+    // Needs no network.
+    if let Command::New(args) = cli.command {
+        return new::run(args, output);
+    }
     let network = open_network(&cli.global).await?;
     match cli.command {
         Command::Up => up::run(&network, output).await,
@@ -107,6 +119,8 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
         Command::Logs(args) => logs::run(&network, args, output).await,
         Command::Env(args) => env::run(&network, args, output).await,
         Command::Deploy(args) => deploy::run(&network, args, output).await,
+        Command::Dev(args) => dev::run(&network, args, output).await,
+        Command::New(_) => unreachable!("handled before the network is opened"),
         Command::Invoke(args) => call::invoke(&network, args, output).await,
         Command::Query { call, org } => call::query(&network, call, org, output).await,
     }

@@ -19,6 +19,9 @@ pub enum EngineError {
     NoWorkload { name: String },
     #[error("{name} publishes no host port for {port} (give it a host_port in the topology and run `fabx up`)")]
     NoHostPort { name: String, port: u16 },
+    /// What only another engine can do.
+    #[error("{what} runs on Docker only ({instead})")]
+    DockerOnly { what: String, instead: String },
     #[error("Docker network {network} already exists and was not created by fabx (remove it with `docker network rm {network}`, or set another `network` in the topology)")]
     ForeignNetwork { network: String },
 }

@@ -107,6 +107,10 @@ pub trait Engine: Send + Sync + 'static {
     async fn start(&self, name: &str) -> Result<()>;
     /// Removes a workload with its anonymous volumes; an absent one is not an error.
     async fn remove(&self, name: &str) -> Result<()>;
+    /// Gives a running workload another name, keeping the names it is dialled by
+    /// (`fabx dev` starts a chaincode server beside the one it replaces, then takes its
+    /// name). Only Docker can.
+    async fn rename(&self, from: &str, to: &str) -> Result<()>;
     /// Workloads carrying every label (`key=value` or `key`).
     async fn workloads(&self, labels: &[String]) -> Result<Vec<Workload>>;
     /// `running`, ... or None if there is no such workload.

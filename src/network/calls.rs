@@ -65,27 +65,46 @@ impl Network {
     /// committed, perhaps before the server listens (deploy starts servers and commits at
     /// once, and `up` restarts servers beside the peers); every call meanwhile waits for
     /// that attempt and gets its failure. A failed endorsement ordered nothing.
+    ///
+    /// A server replaced by `fabx dev` ends the peer's stream to it; a call in flight on
+    /// that stream fails ("chaincode stream terminated") and is asked again, a few times
+    /// at most: the peer dials the new server for it. A server that crashed is not
+    /// running, so the next attempt fails to dial it and that failure is final.
     async fn endorse_launched(
         &self,
         connection: &NodeConnection,
         proposal: &Proposal,
     ) -> Result<ProposalResponse> {
+        let stream_ends = &std::sync::atomic::AtomicU32::new(0);
         retry_judged(Backoff::new(LAUNCH_RETRY_BOUND), || async {
             let result = retrying(|| connection.endorse(proposal)).await;
-            let undialled = match &result {
-                Err(Error::Fabric(FabricError::Refused { message, .. })) => {
-                    undialled_package(message).map(str::to_string)
-                }
+            let refusal = match &result {
+                Err(Error::Fabric(FabricError::Refused { message, .. })) => Some(message.clone()),
                 _ => None,
             };
-            match (result, undialled) {
-                (Ok(response), _) => Ok(response),
-                (Err(e), Some(package)) => match self.server_running(&package).await {
-                    Ok(true) => Err(Judged::Transient(e)),
-                    Ok(false) => Err(Judged::Permanent(e)),
-                    Err(other) => Err(Judged::Permanent(other)),
-                },
-                (Err(e), None) => Err(Judged::Permanent(e)),
+            let e = match result {
+                Ok(response) => return Ok(response),
+                Err(e) => e,
+            };
+            let Some(message) = refusal else {
+                return Err(Judged::Permanent(e));
+            };
+            if message.contains(STREAM_TERMINATED)
+                && stream_ends.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    < STREAM_END_RETRIES
+            {
+                return Err(Judged::Transient(e));
+            }
+            let Some(package) = undialled_package(&message) else {
+                return Err(Judged::Permanent(e));
+            };
+            if self.server_restarting(package) {
+                return Err(Judged::Transient(e));
+            }
+            match self.server_running(package).await {
+                Ok(true) => Err(Judged::Transient(e)),
+                Ok(false) => Err(Judged::Permanent(e)),
+                Err(other) => Err(Judged::Permanent(other)),
             }
         })
         .await
@@ -224,6 +243,11 @@ fn chaincode_failure(chaincode: &str, e: Error) -> Error {
 /// How long a chaincode call is asked again while a peer cannot dial a running server:
 /// the attempt it waits for gives up after the package's dial timeout (10 s).
 const LAUNCH_RETRY_BOUND: Duration = Duration::from_secs(25);
+
+/// What a peer answers for a call in flight when its chaincode's stream ends.
+const STREAM_TERMINATED: &str = "chaincode stream terminated";
+/// How often a call whose stream ended is asked again.
+const STREAM_END_RETRIES: u32 = 3;
 
 /// The package a peer could not launch because it could not reach its server, from the
 /// peer's message ("could not launch chaincode <package ID>: ... connection refused").

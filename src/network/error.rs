@@ -150,6 +150,10 @@ pub enum Error {
         peer: String,
         waited: std::time::Duration,
     },
+    #[error("chaincode {name} is not deployed: its server {container} is not running (run `fabx deploy {name}`, or `fabx dev {name}`, which deploys first)")]
+    NotDeployed { name: String, container: String },
+    #[error(transparent)]
+    DevCommand(#[from] crate::network::dev::host_process::ProcessError),
     #[error("chaincode {name} failed: {message}")]
     ChaincodeFailed { name: String, message: String },
     #[error("chaincode definition {name} (sequence {sequence}) on {channel} is not approved by {orgs}; run `fabx deploy {name}` again, which approves it for every org that has not (`fabx status` shows whether their peers run)")]

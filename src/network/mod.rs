@@ -5,6 +5,7 @@ pub mod chaincodes;
 mod client_env;
 pub mod connection_profile;
 pub mod deploy;
+pub mod dev;
 pub mod down;
 pub mod error;
 pub mod invoke;

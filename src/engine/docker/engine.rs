@@ -188,6 +188,10 @@ impl Engine for DockerEngine {
         Ok(self.remove_container(name).await?)
     }
 
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        Ok(self.rename_container(from, to).await?)
+    }
+
     async fn workloads(&self, labels: &[String]) -> Result<Vec<Workload>> {
         Ok(self
             .containers_labelled(labels)

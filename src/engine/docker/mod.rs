@@ -15,7 +15,8 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::{Stream, StreamExt, TryStreamExt};
@@ -63,6 +64,12 @@ pub enum DockerError {
     #[error("cannot remove container {name}: {source}")]
     RemoveContainer {
         name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot rename container {from} to {to}: {source}")]
+    RenameContainer {
+        from: String,
+        to: String,
         source: bollard::errors::Error,
     },
     #[error("cannot run {command:?} in {container}: {source}")]
@@ -427,6 +434,22 @@ impl DockerEngine {
                 }
                 _ => Ok(()),
             }
+        })
+        .await
+    }
+
+    /// Renames a container, running or not; its network aliases stay.
+    pub async fn rename_container(&self, from: &str, to: &str) -> Result<(), DockerError> {
+        timed(|| format!("docker rename {from} {to}"), async move {
+            let options = RenameContainerOptionsBuilder::default().name(to).build();
+            self.docker
+                .rename_container(from, options)
+                .await
+                .map_err(|source| DockerError::RenameContainer {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    source,
+                })
         })
         .await
     }

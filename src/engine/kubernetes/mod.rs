@@ -15,7 +15,7 @@ mod pods;
 
 use super::{Engine, EngineKind, LogChunks, NodeService, Workload, WorkloadSpec};
 use super::{ExecOutput, UploadFile};
-use crate::engine::Result;
+use crate::engine::{EngineError, Result};
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, ListParams};
@@ -385,6 +385,13 @@ impl Engine for KubeEngine {
 
     async fn remove(&self, name: &str) -> Result<()> {
         self.remove_workload(name).await
+    }
+
+    async fn rename(&self, from: &str, _to: &str) -> Result<()> {
+        Err(EngineError::DockerOnly {
+            what: format!("renaming {from}"),
+            instead: "a Deployment's pods are replaced by rolling them".into(),
+        })
     }
 
     async fn workloads(&self, labels: &[String]) -> Result<Vec<Workload>> {

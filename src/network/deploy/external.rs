@@ -108,12 +108,35 @@ impl Network {
             .collect()
     }
 
+    /// The user's process of `request` (deployed with an address) is reached by every
+    /// org's peer, within [`super::servers::SERVER_TIMEOUT`]: after `fabx dev --run`
+    /// restarted it. Its TLS files are those the deploy checked.
+    pub(crate) async fn await_external_server(&self, request: &DeployRequest) -> Result<()> {
+        let channel = self.topology.channel_or_default(request.channel.as_deref());
+        let servers = self.plan_servers(request, &channel, &request.label())?;
+        let server = servers.first().ok_or_else(|| Error::BadInput {
+            problem: "a chaincode at an address was given no address".into(),
+            fix: "give Source::Address(HOST:PORT)".into(),
+        })?;
+        self.await_external_checked(server, super::servers::SERVER_TIMEOUT, false)
+            .await
+    }
+
     /// Every org's peer reaches the chaincode and, with TLS, completes a handshake,
     /// within `wait`.
     pub(super) async fn await_external(
         &self,
         server: &ChaincodeServer,
         wait: Duration,
+    ) -> Result<()> {
+        self.await_external_checked(server, wait, true).await
+    }
+
+    async fn await_external_checked(
+        &self,
+        server: &ChaincodeServer,
+        wait: Duration,
+        handshake: bool,
     ) -> Result<()> {
         try_join_all(self.dialling_peers()?.iter().map(|peer| async move {
             let container = self.topology.container_name(&peer.host);
@@ -130,8 +153,8 @@ impl Network {
                 });
             }
             match &server.tls {
-                Some(tls) => self.check_handshake(server, tls, peer).await,
-                None => Ok(()),
+                Some(tls) if handshake => self.check_handshake(server, tls, peer).await,
+                _ => Ok(()),
             }
         }))
         .await?;

@@ -60,17 +60,50 @@ pub enum ChaincodeImageError {
 
 type Result<T, E = ChaincodeImageError> = std::result::Result<T, E>;
 
+/// How a Rust chaincode is compiled: `release` for `deploy`, `dev` (unoptimized,
+/// incremental, seconds instead of tens of seconds for a one-line change) for the edit
+/// loop of `fabx dev`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuildProfile {
+    #[default]
+    Release,
+    Dev,
+}
+
+impl BuildProfile {
+    /// The directory under the target triple where cargo puts the binary.
+    fn output_dir(self) -> &'static str {
+        match self {
+            BuildProfile::Release => "release",
+            BuildProfile::Dev => "debug",
+        }
+    }
+}
+
 /// Builds the chaincode in `dir` into image `tag`; returns the image ID.
 /// Progress lines (cargo, docker build) go to `on_log`.
 pub async fn build_chaincode_image(
     engine: &dyn Engine,
     dir: &Path,
     tag: &str,
+    profile: BuildProfile,
     on_log: &mut (dyn FnMut(&str) + Send),
 ) -> Result<String> {
+    let context = build_context(dir, profile, on_log).await?;
+    build_from_context(engine, tag, context, on_log).await
+}
+
+/// The build context of the chaincode in `dir`: a Rust crate compiled on the host into
+/// a static binary beside its Dockerfile (or a `FROM scratch` one), or the directory
+/// with its own Dockerfile.
+pub async fn build_context(
+    dir: &Path,
+    profile: BuildProfile,
+    on_log: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<u8>> {
     let dockerfile = dir.join("Dockerfile");
     let context = if dir.join("Cargo.toml").is_file() {
-        let binary = build_static_binary(dir, on_log).await?;
+        let binary = build_static_binary(dir, profile, on_log).await?;
         let data = read(&binary.path)?;
         let recipe = match dockerfile.is_file() {
             true => read(&dockerfile)?,
@@ -85,7 +118,7 @@ pub async fn build_chaincode_image(
     } else {
         return Err(ChaincodeImageError::NoDockerfile { dir: dir.into() });
     };
-    build_from_context(engine, tag, context, on_log).await
+    Ok(context)
 }
 
 /// A `FROM scratch` Dockerfile running the static binary `name`.
@@ -100,29 +133,30 @@ pub struct StaticBinary {
     pub path: PathBuf,
 }
 
-/// `cargo build --release` of the package in `dir` as a static binary for the
-/// host's target triple (glibc with crt-static), honouring CARGO_TARGET_DIR.
+/// `cargo build` of the package in `dir` as a static binary for the host's target
+/// triple (glibc with crt-static), honouring CARGO_TARGET_DIR.
 pub async fn build_static_binary(
     dir: &Path,
+    profile: BuildProfile,
     on_log: &mut (dyn FnMut(&str) + Send),
 ) -> Result<StaticBinary> {
     let manifest = dir.join("Cargo.toml");
     let (package, bin, target_dir) = package_binary(&manifest).await?;
     let triple = host_triple().await?;
     let mut cmd = static_cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "--target",
-        &triple,
-        "--package",
-        &package,
-    ])
-    .args(["--bin", &bin, "--manifest-path"])
-    .arg(&manifest);
+    cmd.arg("build");
+    if profile == BuildProfile::Release {
+        cmd.arg("--release");
+    }
+    cmd.args(["--target", &triple, "--package", &package])
+        .args(["--bin", &bin, "--manifest-path"])
+        .arg(&manifest);
     let cmd = Command::from(cmd);
     run_logged(cmd, on_log).await?;
-    let path = target_dir.join(&triple).join("release").join(&bin);
+    let path = target_dir
+        .join(&triple)
+        .join(profile.output_dir())
+        .join(&bin);
     if !path.is_file() {
         return Err(ChaincodeImageError::BinaryMissing { path });
     }

@@ -66,6 +66,8 @@ pub struct DeployRequest {
     pub endorsement: EndorsementPolicy,
     /// Fabric's private data collection JSON.
     pub collections: Option<PathBuf>,
+    /// How a Rust chaincode directory is compiled (release by default).
+    pub build: image::BuildProfile,
 }
 
 /// How long `deploy --address` waits for the user's chaincode by default.
@@ -88,6 +90,7 @@ impl DeployRequest {
             wait: EXTERNAL_WAIT,
             endorsement: EndorsementPolicy::ChannelDefault,
             collections: None,
+            build: image::BuildProfile::Release,
         }
     }
 
@@ -125,9 +128,9 @@ pub struct DeployReport {
 
 /// The image the chaincode servers run: as named, and its ID (to tell a changed image).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ChaincodeImage {
-    reference: String,
-    id: String,
+pub(crate) struct ChaincodeImage {
+    pub(crate) reference: String,
+    pub(crate) id: String,
 }
 
 /// A peer's refusal of a chaincode call as fabx reports it: the chaincode's own message,
@@ -147,7 +150,7 @@ pub fn chaincode_error(name: &str, line: &str) -> Error {
 
 impl Network {
     /// The chaincode servers of a request and the package each serves.
-    fn plan_servers(
+    pub(crate) fn plan_servers(
         &self,
         request: &DeployRequest,
         channel: &str,
@@ -564,6 +567,17 @@ fn validate(request: &DeployRequest) -> Result<()> {
         crate::artifacts::package::validate_label(label)?;
     }
     Ok(())
+}
+
+impl Network {
+    /// The image a chaincode built from a directory is tagged with.
+    pub(crate) fn chaincode_tag(&self, request: &DeployRequest) -> String {
+        format!(
+            "fabx/{}:{}",
+            request.name.to_ascii_lowercase(),
+            docker_tag(&request.version)
+        )
+    }
 }
 
 /// A Docker tag from a chaincode version.

@@ -20,6 +20,17 @@ pub const LABEL_PACKAGE_ID: &str = "fabx.package-id";
 /// Label with the image ID a chaincode container runs.
 pub const LABEL_IMAGE_ID: &str = "fabx.image-id";
 
+/// How long each part of a server's replacement took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SwapTimes {
+    /// The new container created and started beside the old.
+    pub start: Duration,
+    /// Until the new one accepted connections (or said it listens).
+    pub ready: Duration,
+    /// The old one removed, the new one renamed: the peers reach only the new one.
+    pub switch: Duration,
+}
+
 /// How long a chaincode server may take to accept connections.
 pub const SERVER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -126,6 +137,24 @@ impl Network {
             return Ok(false);
         }
         self.engine.remove(&server.container).await?;
+        let spec = self.server_spec(server, image, &server.container);
+        self.engine.create(&spec).await?;
+        self.engine.start(&spec.name).await?;
+        if let Err(e) = self.await_accepting(server, init_follows).await {
+            let _ = self.engine.remove(&server.container).await;
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// The container of a server, named `name`.
+    fn server_spec(
+        &self,
+        server: &ChaincodeServer,
+        image: &ChaincodeImage,
+        name: &str,
+    ) -> WorkloadSpec {
+        let package_id = server.package.id();
         let mut labels = labels(&self.topology, ROLE_CHAINCODE);
         labels.insert(LABEL_CHAINCODE.into(), server.package.label.clone());
         labels.insert(LABEL_PACKAGE_ID.into(), package_id.clone());
@@ -138,8 +167,8 @@ impl Network {
             format!("CORE_PEER_LOCALMSPID={}", server.dialled_by()),
         ];
         env.extend(tls_env(server.tls.as_ref()));
-        let spec = WorkloadSpec {
-            name: server.container.clone(),
+        WorkloadSpec {
+            name: name.to_string(),
             image: image.reference.clone(),
             env,
             labels,
@@ -153,14 +182,43 @@ impl Network {
                 .map(|f| ("/".to_string(), f))
                 .collect(),
             ..Default::default()
-        };
+        }
+    }
+
+    /// Replaces a running server with one running `image`, so that the peers are never
+    /// without one: the new container starts beside the old under the same network alias
+    /// (the peers keep their stream to the old one), and once it accepts connections the
+    /// old one is removed and the new one takes its name. A peer's stream to the old
+    /// server ends with it; its next call dials the alias again and finds only the new
+    /// one. If the new server exits or never accepts, it is removed and the old one
+    /// serves on. Docker only (a container renamed while it runs).
+    pub(crate) async fn replace_server(
+        &self,
+        server: &ChaincodeServer,
+        image: &ChaincodeImage,
+    ) -> Result<SwapTimes> {
+        let next = format!("{}-next", server.container);
+        // Left by a reload that was interrupted.
+        self.engine.remove(&next).await?;
+        let started = std::time::Instant::now();
+        let spec = self.server_spec(server, image, &next);
         self.engine.create(&spec).await?;
-        self.engine.start(&spec.name).await?;
-        if let Err(e) = self.await_accepting(server, init_follows).await {
-            let _ = self.engine.remove(&server.container).await;
+        self.engine.start(&next).await?;
+        let start = started.elapsed();
+        // The new container by its own name: the alias may still answer with the old.
+        if let Err(e) = self.await_server_at(server, &next, &next, true).await {
+            let _ = self.engine.remove(&next).await;
             return Err(e);
         }
-        Ok(true)
+        let ready = started.elapsed() - start;
+        self.engine.remove(&server.container).await?;
+        self.engine.rename(&next, &server.container).await?;
+        let switch = started.elapsed() - start - ready;
+        Ok(SwapTimes {
+            start,
+            ready,
+            switch,
+        })
     }
 
     async fn server_is_current(
@@ -189,39 +247,53 @@ impl Network {
     /// Otherwise the probe from the peer's container decides, as deploy's return promises
     /// applications a reachable chaincode.
     async fn await_accepting(&self, server: &ChaincodeServer, init_follows: bool) -> Result<()> {
+        let trust_shim = init_follows && server.tls.is_none();
+        self.await_server_at(server, &server.container, &server.host, trust_shim)
+            .await?;
+        match &server.tls {
+            Some(tls) => {
+                let peer = self.org_peer(server.dialled_by())?;
+                self.check_handshake(server, tls, &peer).await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until `container`, a server of `server`'s, accepts connections at `host`
+    /// from a peer that dials it (or, with `trust_shim`, says it listens), or exits.
+    async fn await_server_at(
+        &self,
+        server: &ChaincodeServer,
+        container: &str,
+        host: &str,
+        trust_shim: bool,
+    ) -> Result<()> {
         let peer = self.org_peer(server.dialled_by())?;
         let target = Reachable {
             from: self.topology.container_name(&peer.host),
-            host: server.host.clone(),
+            host: host.to_string(),
             port: server.port,
         };
         let tail = |engine: crate::engine::EngineRef, container: String| async move {
             engine.logs_tail(&container, 12).await.unwrap_or_default()
         };
-        let handshake = || async {
-            match &server.tls {
-                Some(tls) => self.check_handshake(server, tls, &peer).await,
-                None => Ok(()),
-            }
-        };
-        let trust_shim = init_follows && server.tls.is_none();
         tokio::select! {
-            Ok(()) = await_log(&*self.engine, &server.container, SHIM_LISTENING, SERVER_TIMEOUT), if trust_shim => {
+            Ok(()) = await_log(&*self.engine, container, SHIM_LISTENING, SERVER_TIMEOUT), if trust_shim => {
                 Ok(())
             }
             reached = await_reachable(&*self.engine, &target, SERVER_TIMEOUT) => {
                 if reached? {
-                    return handshake().await;
+                    return Ok(());
                 }
                 Err(Error::ChaincodeUnreachable {
-                    container: server.container.clone(),
-                    address: server.address(),
-                    tail: tail(self.engine.clone(), server.container.clone()).await,
+                    container: container.to_string(),
+                    address: format!("{host}:{}", server.port),
+                    tail: tail(self.engine.clone(), container.to_string()).await,
                 })
             }
-            _ = self.engine.await_exit(&server.container) => Err(Error::ChaincodeExited {
-                container: server.container.clone(),
-                tail: tail(self.engine.clone(), server.container.clone()).await,
+            _ = self.engine.await_exit(container) => Err(Error::ChaincodeExited {
+                container: container.to_string(),
+                tail: tail(self.engine.clone(), container.to_string()).await,
             }),
         }
     }

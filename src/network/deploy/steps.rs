@@ -2,7 +2,7 @@
 //! approving, committing and invoking.
 
 use super::servers::{serving, ChaincodeServer};
-use super::{docker_tag, ChaincodeImage, Committed, DeployRequest, Source};
+use super::{ChaincodeImage, Committed, DeployRequest, Source};
 use crate::artifacts::package::Package;
 use crate::engine::EngineKind;
 use crate::network::error::{Error, Result};
@@ -67,16 +67,13 @@ impl Network {
                         dir: dir.clone(),
                     });
                 }
-                let tag = format!(
-                    "fabx/{}:{}",
-                    request.name.to_ascii_lowercase(),
-                    docker_tag(&request.version)
-                );
+                let tag = self.chaincode_tag(request);
                 let mut log = |line: &str| reporter.step_detail(step, line);
                 let id = crate::network::deploy::image::build_chaincode_image(
                     &*self.engine,
                     dir,
                     &tag,
+                    request.build,
                     &mut log,
                 )
                 .await?;

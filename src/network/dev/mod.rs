@@ -1,0 +1,385 @@
+//! `fabx dev`: the chaincode edit loop. Deploy once, then on every saved change rebuild
+//! and replace the chaincode servers, with no lifecycle transaction: a code change makes
+//! the same CCaaS package (it holds only where the servers are and their TLS), so the
+//! committed definition (sequence, init flag, policy, collections) stays as it is.
+//!
+//! Two ways to serve: an image built from the directory, its servers swapped with no
+//! moment without one ([`Network::replace_server`]); or the developer's own command on
+//! the host (`--run`), stopped and started again. Either way a failed build leaves the
+//! previous code serving and the next save tries again.
+
+pub mod host_process;
+
+use crate::engine::EngineKind;
+use crate::network::deploy::image::{build_context, build_from_context};
+use crate::network::deploy::servers::{ChaincodeServer, SwapTimes};
+use crate::network::deploy::{ChaincodeImage, DeployReport, DeployRequest, Source};
+use crate::network::error::{Error, Result};
+use crate::network::Network;
+use crate::support::reporter::Reporter;
+use crate::support::watch::{Change, SourceWatcher};
+use host_process::{run_to_end, HostProcess, LineSink};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How the chaincode is served while it is developed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevMode {
+    /// Built from its directory into an image (a Rust crate in the dev profile unless
+    /// the request says otherwise); each change starts new servers beside the old ones.
+    Image,
+    /// The developer's command, run on the host in the directory with the CCaaS
+    /// environment; `build` (if any) runs first on each change, while the previous
+    /// process still serves. The peers dial it at `host.docker.internal:port`.
+    Run {
+        command: String,
+        build: Option<String>,
+        port: u16,
+    },
+}
+
+/// One part of a reload and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Phase {
+    pub name: &'static str,
+    #[serde(rename = "ms", serialize_with = "millis")]
+    pub took: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// A change the loop applied: the new code serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReloadReport {
+    pub chaincode: String,
+    /// 1 for the first change after the deploy.
+    pub reload: u32,
+    /// The files of the change, relative to the chaincode directory.
+    pub files: Vec<PathBuf>,
+    pub phases: Vec<Phase>,
+}
+
+impl ReloadReport {
+    /// From the change to the new code serving.
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|p| p.took).sum()
+    }
+}
+
+/// What became of a change.
+#[derive(Debug)]
+pub enum DevEvent {
+    Reloaded(ReloadReport),
+    /// The change was not taken (a build error, a server that would not start): the
+    /// previous code serves on, and the next change tries again.
+    Failed {
+        reload: u32,
+        files: Vec<PathBuf>,
+        error: Error,
+    },
+    /// A file that is part of the committed definition changed: no reload can apply it.
+    NeedsDeploy {
+        file: PathBuf,
+        command: String,
+    },
+}
+
+/// A chaincode under development: its request, its directory and its watcher.
+pub struct DevSession<'n> {
+    network: &'n Network,
+    request: DeployRequest,
+    dir: PathBuf,
+    mode: DevMode,
+    watcher: SourceWatcher,
+    process: Option<HostProcess>,
+    output: LineSink,
+    reloads: u32,
+    pending: Change,
+}
+
+impl Network {
+    /// Starts watching `dir` for `request`'s chaincode. `output` gets the lines of the
+    /// developer's command (`--run`) and of failed builds.
+    pub fn dev(
+        &self,
+        mut request: DeployRequest,
+        dir: &Path,
+        mode: DevMode,
+        output: LineSink,
+    ) -> Result<DevSession<'_>> {
+        if self.engine.kind() != EngineKind::Docker {
+            return Err(crate::engine::EngineError::DockerOnly {
+                what: "fabx dev".into(),
+                instead: format!(
+                    "on Kubernetes, run `fabx deploy {}` after each change",
+                    request.name
+                ),
+            }
+            .into());
+        }
+        if !dir.is_dir() {
+            return Err(Error::UnknownChaincode {
+                name: request.name.clone(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        match &mode {
+            DevMode::Image => request.source = Source::Directory(dir.to_path_buf()),
+            DevMode::Run { port, .. } => {
+                request.source = Source::Address(format!("host.docker.internal:{port}"));
+            }
+        }
+        let watcher = SourceWatcher::new(dir).map_err(|e| Error::BadInput {
+            problem: e.to_string(),
+            fix: "give a directory you can read (and, on Linux, raise fs.inotify.max_user_watches if it is exhausted)".into(),
+        })?;
+        Ok(DevSession {
+            network: self,
+            request,
+            dir: dir.to_path_buf(),
+            mode,
+            watcher,
+            process: None,
+            output,
+            reloads: 0,
+            pending: Vec::new(),
+        })
+    }
+}
+
+impl DevSession<'_> {
+    pub fn request(&self) -> &DeployRequest {
+        &self.request
+    }
+
+    /// The first deploy, as `fabx deploy` does it with the same request; with `--run`,
+    /// the command is built and started first and the deploy waits for it.
+    pub async fn deploy(&mut self, reporter: &dyn Reporter) -> Result<DeployReport> {
+        if let DevMode::Run { command, build, .. } = self.mode.clone() {
+            if let Some(build) = &build {
+                run_to_end(build, &self.dir, self.output.clone())
+                    .await
+                    .map_err(process_error)?;
+            }
+            if self.process.is_none() {
+                let env = self.network.external_chaincode_env(&self.request)?;
+                let process = HostProcess::spawn(&command, &self.dir, &env, self.output.clone())
+                    .map_err(process_error)?;
+                self.process = Some(process);
+            }
+        }
+        let report = self.network.deploy(&self.request, reporter).await;
+        if report.is_err() {
+            if let Some(process) = self.process.take() {
+                process.stop().await;
+            }
+        }
+        // Saves made during the deploy are applied next.
+        self.pending = self.watcher.drain();
+        report
+    }
+
+    /// Waits for the next change to the source (None once the watch has ended).
+    pub async fn changed(&mut self) -> Option<Change> {
+        if !self.pending.is_empty() {
+            return Some(std::mem::take(&mut self.pending));
+        }
+        self.watcher.next_change().await
+    }
+
+    /// Waits for the next change and applies it.
+    pub async fn next(&mut self) -> Option<DevEvent> {
+        let files = self.changed().await?;
+        if let Some(file) = self.definition_file(&files) {
+            return Some(DevEvent::NeedsDeploy {
+                command: format!(
+                    "stop `fabx dev` and run `fabx deploy {}` with the same options: it commits the definition under the next sequence; then `fabx dev` again",
+                    self.request.name
+                ),
+                file,
+            });
+        }
+        self.reloads += 1;
+        let reload = self.reloads;
+        let result = match self.mode.clone() {
+            DevMode::Image => self.network.reload(&self.request).await,
+            DevMode::Run { command, build, .. } => {
+                self.restart_process(&command, build.as_deref()).await
+            }
+        };
+        // Saves made during the reload are applied next.
+        self.pending = self.watcher.drain();
+        Some(match result {
+            Ok(phases) => DevEvent::Reloaded(ReloadReport {
+                chaincode: self.request.name.clone(),
+                reload,
+                files,
+                phases,
+            }),
+            Err(error) => DevEvent::Failed {
+                reload,
+                files,
+                error,
+            },
+        })
+    }
+
+    /// Stops the developer's command (`--run`); image servers keep serving.
+    pub async fn stop(mut self) {
+        if let Some(process) = self.process.take() {
+            process.stop().await;
+        }
+    }
+
+    /// The collections file, when the change touched it.
+    fn definition_file(&self, files: &[PathBuf]) -> Option<PathBuf> {
+        let collections = std::fs::canonicalize(self.request.collections.as_ref()?).ok()?;
+        let relative = collections.strip_prefix(self.watcher.dir()).ok()?;
+        files.iter().find(|f| f.as_path() == relative).cloned()
+    }
+
+    /// Build (if asked), stop the previous process, start the new one, and wait until
+    /// every org's peer reaches it. A call that finds it down meanwhile asks again.
+    async fn restart_process(&mut self, command: &str, build: Option<&str>) -> Result<Vec<Phase>> {
+        let mut phases = Vec::new();
+        if let Some(build) = build {
+            let timer = Instant::now();
+            run_to_end(build, &self.dir, self.output.clone())
+                .await
+                .map_err(process_error)?;
+            phases.push(phase("build", timer));
+        }
+        let env = self.network.external_chaincode_env(&self.request)?;
+        let package_id = env
+            .iter()
+            .find(|(k, _)| k == "CHAINCODE_ID")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let _restarting = self.network.mark_restarting(&package_id)?;
+        let timer = Instant::now();
+        if let Some(process) = self.process.take() {
+            process.stop().await;
+        }
+        phases.push(phase("stop", timer));
+        let timer = Instant::now();
+        let process = HostProcess::spawn(command, &self.dir, &env, self.output.clone())
+            .map_err(process_error)?;
+        self.process = Some(process);
+        phases.push(phase("start", timer));
+        let timer = Instant::now();
+        self.network.await_external_server(&self.request).await?;
+        phases.push(phase("ready", timer));
+        Ok(phases)
+    }
+}
+
+fn phase(name: &'static str, since: Instant) -> Phase {
+    Phase {
+        name,
+        took: since.elapsed(),
+    }
+}
+
+fn process_error(e: host_process::ProcessError) -> Error {
+    Error::DevCommand(e)
+}
+
+/// While it lives, calls that find a `--run` server down ask again (see
+/// [`Network::server_restarting`]).
+pub(crate) struct Restarting {
+    path: PathBuf,
+}
+
+impl Drop for Restarting {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// How long a restart marker counts: a `fabx dev` killed mid-restart leaves one behind.
+pub(crate) const RESTART_MARK_VALID: Duration = Duration::from_secs(60);
+
+impl Network {
+    /// Rebuilds a deployed chaincode from its directory and replaces its servers with
+    /// the new code, with no lifecycle transaction and no moment without a server: the
+    /// committed definition stays as it is. The parts, timed: build (the compiler),
+    /// image, and for the servers (side by side, each part as long as the slowest)
+    /// start, ready and switch.
+    pub async fn reload(&self, request: &DeployRequest) -> Result<Vec<Phase>> {
+        let Source::Directory(dir) = &request.source else {
+            return Err(Error::BadInput {
+                problem: format!("chaincode {} is not built from a directory", request.name),
+                fix: "reload a chaincode deployed from a directory; for an image, deploy the new image".into(),
+            });
+        };
+        let servers = self.running_servers(request).await?;
+        let mut phases = Vec::new();
+        let timer = Instant::now();
+        let mut log = |_: &str| {};
+        let context = build_context(dir, request.build, &mut log).await?;
+        phases.push(phase("build", timer));
+        let timer = Instant::now();
+        let tag = self.chaincode_tag(request);
+        let id = build_from_context(&*self.engine, &tag, context, &mut log).await?;
+        phases.push(phase("image", timer));
+        let image = ChaincodeImage { reference: tag, id };
+        let swaps = futures_util::future::try_join_all(
+            servers
+                .iter()
+                .map(|server| self.replace_server(server, &image)),
+        )
+        .await?;
+        let slowest =
+            |part: fn(&SwapTimes) -> Duration| swaps.iter().map(part).max().unwrap_or_default();
+        phases.push(Phase {
+            name: "start",
+            took: slowest(|s| s.start),
+        });
+        phases.push(Phase {
+            name: "ready",
+            took: slowest(|s| s.ready),
+        });
+        phases.push(Phase {
+            name: "switch",
+            took: slowest(|s| s.switch),
+        });
+        Ok(phases)
+    }
+
+    /// The servers of `request` as deployed, each running: a reload replaces them.
+    async fn running_servers(&self, request: &DeployRequest) -> Result<Vec<ChaincodeServer>> {
+        let channel = self.topology.channel_or_default(request.channel.as_deref());
+        let servers = self.plan_servers(request, &channel, &request.label())?;
+        for server in &servers {
+            if self.engine.state(&server.container).await?.as_deref() != Some("running") {
+                return Err(Error::NotDeployed {
+                    name: request.name.clone(),
+                    container: server.container.clone(),
+                });
+            }
+        }
+        Ok(servers)
+    }
+
+    fn mark_restarting(&self, package_id: &str) -> Result<Restarting> {
+        let dir = self.layout.restarting();
+        std::fs::create_dir_all(&dir).map_err(|source| Error::io("create", &dir, source))?;
+        let path = dir.join(package_id.replace([':', '/'], "_"));
+        std::fs::write(&path, b"").map_err(|source| Error::io("write", &path, source))?;
+        Ok(Restarting { path })
+    }
+
+    /// Whether the server of `package_id` is being restarted by `fabx dev --run`.
+    pub(crate) fn server_restarting(&self, package_id: &str) -> bool {
+        let path = self
+            .layout
+            .restarting()
+            .join(package_id.replace([':', '/'], "_"));
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < RESTART_MARK_VALID))
+    }
+}
