@@ -24,7 +24,7 @@ const FILES: &[(&str, &str)] = &[
         include_str!("scaffold/network_test.rs.in"),
     ),
     ("README.md", include_str!("scaffold/README.md.in")),
-    (".gitignore", "/target\n"),
+    (".gitignore", "/target\n/.fabx\n"),
 ];
 
 #[derive(Debug, thiserror::Error)]

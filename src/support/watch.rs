@@ -124,7 +124,10 @@ pub fn is_source(relative: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
+    // Cargo writes Cargo.lock itself when it builds: the loop's own build must not
+    // count as the next change.
     let scratch = name == "4913"
+        || (name == "Cargo.lock" && relative.parent() == Some(Path::new("")))
         || name.ends_with('~')
         || name.starts_with(".#")
         || (name.starts_with('#') && name.ends_with('#'))
@@ -149,6 +152,7 @@ mod tests {
             "src/#main.rs#",
             "src/.#main.rs",
             "node_modules/x/index.js",
+            "Cargo.lock",
         ] {
             assert!(!is_source(Path::new(ignored)), "{ignored}");
         }

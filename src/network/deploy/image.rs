@@ -145,8 +145,15 @@ pub async fn build_static_binary(
     let triple = host_triple().await?;
     let mut cmd = static_cargo();
     cmd.arg("build");
-    if profile == BuildProfile::Release {
-        cmd.arg("--release");
+    match profile {
+        BuildProfile::Release => {
+            cmd.arg("--release");
+        }
+        // Every reload sends the binary to Docker: without debuginfo examplecc's is
+        // 13 MB instead of 63 MB, and links faster (symbols stay for backtraces).
+        BuildProfile::Dev => {
+            cmd.env("CARGO_PROFILE_DEV_DEBUG", "0");
+        }
     }
     cmd.args(["--target", &triple, "--package", &package])
         .args(["--bin", &bin, "--manifest-path"])
