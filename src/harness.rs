@@ -337,7 +337,8 @@ impl TestNetwork {
         dir: impl Into<std::path::PathBuf>,
     ) -> Result<Vec<crate::network::dev::Phase>> {
         self.network
-            .reload(&request(name, Source::Directory(dir.into()), &[]))
+            // What changed is not known here: the image is built again too.
+            .reload(&request(name, Source::Directory(dir.into()), &[]), true)
             .await
     }
 

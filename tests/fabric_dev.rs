@@ -246,18 +246,29 @@ async fn dev_reloads_a_saved_change_and_keeps_serving_through_a_broken_one() {
     let reloaded = dev.wait_for("reloaded examplecc (#1", RELOAD);
     common::report(&format!("{TEST}: {reloaded}"));
     assert!(reloaded.contains("src/example02.rs"), "{reloaded}");
-    for phase in ["build", "image", "start", "ready", "switch"] {
+    // Only the binary changed: it goes into new containers of the running image.
+    for phase in ["build", "start", "ready", "switch"] {
         assert!(reloaded.contains(phase), "{reloaded}");
     }
+    assert!(!reloaded.contains("image"), "{reloaded}");
     assert_eq!(run.query("examplecc", "a"), "a=100");
     assert_eq!(run.sequence("examplecc"), 1, "a reload commits nothing");
     // The swapped server holds the canonical name and no `-next` is left.
     let (ok, status, _) = run.fabx(&["status"]);
     assert!(ok && !status.contains("-next"), "{status}");
 
+    // A Dockerfile change builds the image again.
+    let dockerfile = crate_dir.join("Dockerfile");
+    let recipe = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(&dockerfile, format!("{recipe}LABEL edited=yes\n")).unwrap();
+    let reloaded = dev.wait_for("reloaded examplecc (#2", RELOAD);
+    common::report(&format!("{TEST}: {reloaded}"));
+    assert!(reloaded.contains("image"), "{reloaded}");
+    assert_eq!(run.query("examplecc", "b"), "a=200");
+
     // A change that does not compile: the error is shown, the previous code answers.
     edit(&source, "format!(", "format!(missing_argument ");
-    dev.wait_for("reload 2 failed", RELOAD);
+    dev.wait_for("reload 3 failed", RELOAD);
     // The compiler's own words follow.
     let compiler = dev.wait_for("error", Duration::from_secs(10));
     common::report(&format!("{TEST}: the broken edit printed: {compiler}"));
@@ -266,7 +277,7 @@ async fn dev_reloads_a_saved_change_and_keeps_serving_through_a_broken_one() {
     // Fixed: the next save is taken.
     edit(&source, "format!(missing_argument ", "format!(");
     edit(&source, "\"a={}\"", "\"v3:{}\"");
-    let reloaded = dev.wait_for("reloaded examplecc (#3", RELOAD);
+    let reloaded = dev.wait_for("reloaded examplecc (#4", RELOAD);
     common::report(&format!("{TEST}: {reloaded}"));
     assert_eq!(run.query("examplecc", "b"), "v3:200");
 
@@ -384,4 +395,52 @@ async fn a_new_crate_builds_passes_its_tests_and_serves_under_dev() {
     assert!(dev.interrupt().success());
     let (ok, _, stderr) = run.fabx(&["down"]);
     assert!(ok, "{stderr}");
+}
+
+#[tokio::test]
+async fn the_harness_redeploys_changed_code_and_keeps_the_definition() {
+    const TEST: &str = "the_harness_redeploys_changed_code";
+    if let Some(reason) = common::missing_fabric_images(&fabx::Topology::default_topology()).await {
+        return common::skipped(TEST, &reason);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("examplecc");
+    copy_examplecc(&dir);
+    let net = fabx::harness::TestNetwork::start().await.unwrap();
+    net.deploy_dir("examplecc", &dir, &["Init", "a", "100", "b", "200"])
+        .await
+        .unwrap();
+    let committed = |status: fabx::network::status::NetworkStatus| {
+        status.channels[0]
+            .chaincodes
+            .iter()
+            .find(|cc| cc.name == "examplecc")
+            .map(|cc| (cc.sequence, cc.init_required))
+    };
+    let before = committed(net.network().status().await.unwrap());
+    assert_eq!(before, Some((1, true)));
+
+    edit(
+        &dir.join("src/example02.rs"),
+        QUERY_OUTPUT,
+        "Response::success(format!(\"new:{}\", String::from_utf8_lossy(&value)))",
+    );
+    let phases = net.redeploy_code("examplecc", &dir).await.unwrap();
+    let names: Vec<&str> = phases.iter().map(|p| p.name).collect();
+    common::report(&format!("{TEST}: {phases:?}"));
+    assert_eq!(names, ["build", "image", "start", "ready", "switch"]);
+    assert_eq!(
+        net.query("examplecc", "query", &["a"]).await.unwrap(),
+        "new:100"
+    );
+    // Invokes still work, and the definition is the one committed (init still required).
+    net.invoke("examplecc", "invoke", &["a", "b", "1"])
+        .await
+        .unwrap();
+    assert_eq!(
+        net.query("examplecc", "query", &["b"]).await.unwrap(),
+        "new:201"
+    );
+    assert_eq!(committed(net.network().status().await.unwrap()), before);
+    net.teardown().await.unwrap();
 }

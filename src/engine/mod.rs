@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use spec::{Bind, ExecOutput, UploadFile, WorkloadSpec};
+pub use spec::{Bind, ExecOutput, ImageConfig, UploadFile, WorkloadSpec};
 
 /// A workload as listed by the engine.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,8 +81,8 @@ pub trait Engine: Send + Sync + 'static {
         image: &str,
         progress: &mut (dyn for<'s> FnMut(&'s str) + Send),
     ) -> Result<()>;
-    /// The environment an image sets, if the engine can read it.
-    async fn image_env(&self, image: &str) -> Result<Option<Vec<String>>>;
+    /// How an image runs (environment, entrypoint), if the engine can read it.
+    async fn image_config(&self, image: &str) -> Result<Option<ImageConfig>>;
     /// An ID of the image as the engine will run it (None: not present).
     async fn image_id(&self, image: &str) -> Result<Option<String>>;
     /// Builds an image from a tar context and makes it available to the engine.

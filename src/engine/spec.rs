@@ -86,6 +86,25 @@ pub struct WorkloadSpec {
     pub data_dir: Option<String>,
 }
 
+/// What an image says about how it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+}
+
+impl ImageConfig {
+    /// The program the image starts: the entrypoint's first word, else the command's.
+    pub fn program(&self) -> Option<&str> {
+        self.entrypoint
+            .first()
+            .or_else(|| self.cmd.first())
+            .map(String::as_str)
+    }
+}
+
 /// What a command run inside a workload printed, and how it ended.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {

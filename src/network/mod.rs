@@ -196,7 +196,12 @@ impl Network {
     /// Dockerfiles), else the tag (`:3.1`); 2 when neither tells.
     pub(crate) async fn fabric_major(&self) -> Result<(FabricMajor, Option<String>)> {
         let image = &self.topology.images.orderer;
-        let env = self.engine.image_env(image).await?.unwrap_or_default();
+        let env = self
+            .engine
+            .image_config(image)
+            .await?
+            .map(|c| c.env)
+            .unwrap_or_default();
         let version = env
             .iter()
             .find_map(|e| e.strip_prefix("FABRIC_VER="))

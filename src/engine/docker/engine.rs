@@ -1,7 +1,7 @@
 //! [`Engine`] on Docker: each workload is one container on the network's Docker network.
 
 use super::{DockerEngine, DockerError};
-use crate::engine::spec::{client_host, ExecOutput, UploadFile, WorkloadSpec};
+use crate::engine::spec::{client_host, ExecOutput, ImageConfig, UploadFile, WorkloadSpec};
 use crate::engine::{
     Engine, EngineError as Error, EngineKind, LogChunks, NodeService, Result, Workload,
 };
@@ -131,8 +131,8 @@ impl Engine for DockerEngine {
         Ok(DockerEngine::ensure_image(self, image, progress).await?)
     }
 
-    async fn image_env(&self, image: &str) -> Result<Option<Vec<String>>> {
-        Ok(DockerEngine::image_env(self, image).await?)
+    async fn image_config(&self, image: &str) -> Result<Option<ImageConfig>> {
+        Ok(DockerEngine::image_config(self, image).await?)
     }
 
     async fn image_id(&self, image: &str) -> Result<Option<String>> {
@@ -172,10 +172,17 @@ impl Engine for DockerEngine {
 
     async fn create(&self, spec: &WorkloadSpec) -> Result<()> {
         self.create_container(spec).await?;
+        // Through the Docker API, not a bind mount: works with a remote DOCKER_HOST.
+        // One upload per directory: each costs a round trip into the container's layer.
+        let mut by_dir: Vec<(&str, Vec<UploadFile>)> = Vec::new();
         for (dir, file) in &spec.files {
-            // Through the Docker API, not a bind mount: works with a remote DOCKER_HOST.
-            self.upload(&spec.name, dir, std::slice::from_ref(file))
-                .await?;
+            match by_dir.iter_mut().find(|(d, _)| d == dir) {
+                Some((_, files)) => files.push(file.clone()),
+                None => by_dir.push((dir, vec![file.clone()])),
+            }
+        }
+        for (dir, files) in &by_dir {
+            self.upload(&spec.name, dir, files).await?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 
 mod engine;
 
-use crate::engine::spec::{ExecOutput, Tail, UploadFile, WorkloadSpec};
+use crate::engine::spec::{ExecOutput, ImageConfig, Tail, UploadFile, WorkloadSpec};
 use crate::support::profile::{short, timed};
 use crate::support::tar::tar_of;
 use bollard::models::{
@@ -151,11 +151,19 @@ impl DockerEngine {
         Ok(self.image_id(image).await?.is_some())
     }
 
-    /// The environment (`KEY=value`) a local image sets; None if there is no such image.
-    pub async fn image_env(&self, image: &str) -> Result<Option<Vec<String>>, DockerError> {
+    /// How a local image runs (its environment, entrypoint and command); None if there
+    /// is no such image.
+    pub async fn image_config(&self, image: &str) -> Result<Option<ImageConfig>, DockerError> {
         timed(|| format!("docker inspect image {image}"), async move {
             match self.docker.inspect_image(image).await {
-                Ok(info) => Ok(Some(info.config.and_then(|c| c.env).unwrap_or_default())),
+                Ok(info) => {
+                    let config = info.config.unwrap_or_default();
+                    Ok(Some(ImageConfig {
+                        env: config.env.unwrap_or_default(),
+                        entrypoint: config.entrypoint.unwrap_or_default(),
+                        cmd: config.cmd.unwrap_or_default(),
+                    }))
+                }
                 Err(e) if is_not_found(&e) => Ok(None),
                 Err(source) => Err(DockerError::Inspect {
                     object: format!("image {image}"),

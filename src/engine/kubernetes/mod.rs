@@ -14,7 +14,7 @@ mod objects;
 mod pods;
 
 use super::{Engine, EngineKind, LogChunks, NodeService, Workload, WorkloadSpec};
-use super::{ExecOutput, UploadFile};
+use super::{ExecOutput, ImageConfig, UploadFile};
 use crate::engine::{EngineError, Result};
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -329,7 +329,7 @@ impl Engine for KubeEngine {
         Ok(())
     }
 
-    async fn image_env(&self, _image: &str) -> Result<Option<Vec<String>>> {
+    async fn image_config(&self, _image: &str) -> Result<Option<ImageConfig>> {
         // The cluster does not say; the tag does (`:3.1`).
         Ok(None)
     }

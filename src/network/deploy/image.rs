@@ -104,21 +104,27 @@ pub async fn build_context(
     let dockerfile = dir.join("Dockerfile");
     let context = if dir.join("Cargo.toml").is_file() {
         let binary = build_static_binary(dir, profile, on_log).await?;
-        let data = read(&binary.path)?;
-        let recipe = match dockerfile.is_file() {
-            true => read(&dockerfile)?,
-            false => scratch_dockerfile(&binary.name).into_bytes(),
-        };
-        tar_of(&[
-            TarFile::new("Dockerfile", recipe, 0o644),
-            TarFile::new(binary.name.as_str(), data, 0o755),
-        ])
+        binary_context(dir, &binary)?
     } else if dockerfile.is_file() {
         tar_of_dir(dir).map_err(|source| context_error(dir, source))?
     } else {
         return Err(ChaincodeImageError::NoDockerfile { dir: dir.into() });
     };
     Ok(context)
+}
+
+/// The build context of a compiled Rust chaincode: its Dockerfile (or a `FROM scratch`
+/// one) beside the binary.
+pub fn binary_context(dir: &Path, binary: &StaticBinary) -> Result<Vec<u8>> {
+    let dockerfile = dir.join("Dockerfile");
+    let recipe = match dockerfile.is_file() {
+        true => read(&dockerfile)?,
+        false => scratch_dockerfile(&binary.name).into_bytes(),
+    };
+    Ok(tar_of(&[
+        TarFile::new("Dockerfile", recipe, 0o644),
+        TarFile::new(binary.name.as_str(), binary.read()?, 0o755),
+    ]))
 }
 
 /// A `FROM scratch` Dockerfile running the static binary `name`.
@@ -131,6 +137,12 @@ pub fn scratch_dockerfile(name: &str) -> String {
 pub struct StaticBinary {
     pub name: String,
     pub path: PathBuf,
+}
+
+impl StaticBinary {
+    pub fn read(&self) -> Result<Vec<u8>> {
+        read(&self.path)
+    }
 }
 
 /// `cargo build` of the package in `dir` as a static binary for the host's target

@@ -4,7 +4,7 @@
 use super::ChaincodeImage;
 use crate::artifacts::chaincode_tls::{ChaincodeTls, ServerTls, TlsMode};
 use crate::artifacts::package::{Package, CHAINCODE_PORT};
-use crate::engine::spec::{WorkloadSpec, LABEL_MSP, ROLE_CHAINCODE};
+use crate::engine::spec::{UploadFile, WorkloadSpec, LABEL_MSP, ROLE_CHAINCODE};
 use crate::engine::wait::{await_log, await_reachable, Reachable, SHIM_LISTENING};
 use crate::network::error::{Error, Result};
 use crate::network::specs::labels;
@@ -191,17 +191,20 @@ impl Network {
     /// old one is removed and the new one takes its name. A peer's stream to the old
     /// server ends with it; its next call dials the alias again and finds only the new
     /// one. If the new server exits or never accepts, it is removed and the old one
-    /// serves on. Docker only (a container renamed while it runs).
+    /// serves on. `files` are put into the new container before it starts (a new
+    /// binary over the image's). Docker only (a container renamed while it runs).
     pub(crate) async fn replace_server(
         &self,
         server: &ChaincodeServer,
         image: &ChaincodeImage,
+        files: &[(String, UploadFile)],
     ) -> Result<SwapTimes> {
         let next = format!("{}-next", server.container);
         // Left by a reload that was interrupted.
         self.engine.remove(&next).await?;
         let started = std::time::Instant::now();
-        let spec = self.server_spec(server, image, &next);
+        let mut spec = self.server_spec(server, image, &next);
+        spec.files.extend_from_slice(files);
         self.engine.create(&spec).await?;
         self.engine.start(&next).await?;
         let start = started.elapsed();

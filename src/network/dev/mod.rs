@@ -11,7 +11,10 @@
 pub mod host_process;
 
 use crate::engine::EngineKind;
-use crate::network::deploy::image::{build_context, build_from_context};
+use crate::engine::UploadFile;
+use crate::network::deploy::image::{
+    binary_context, build_context, build_from_context, build_static_binary, StaticBinary,
+};
 use crate::network::deploy::servers::{ChaincodeServer, SwapTimes};
 use crate::network::deploy::{ChaincodeImage, DeployReport, DeployRequest, Source};
 use crate::network::error::{Error, Result};
@@ -20,6 +23,7 @@ use crate::support::reporter::Reporter;
 use crate::support::watch::{Change, SourceWatcher};
 use host_process::{run_to_end, HostProcess, LineSink};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -205,7 +209,10 @@ impl DevSession<'_> {
         self.reloads += 1;
         let reload = self.reloads;
         let result = match self.mode.clone() {
-            DevMode::Image => self.network.reload(&self.request).await,
+            DevMode::Image => {
+                let image_changed = files.iter().any(|f| f == Path::new("Dockerfile"));
+                self.network.reload(&self.request, image_changed).await
+            }
             DevMode::Run { command, build, .. } => {
                 self.restart_process(&command, build.as_deref()).await
             }
@@ -287,6 +294,19 @@ fn process_error(e: host_process::ProcessError) -> Error {
     Error::DevCommand(e)
 }
 
+/// What new servers of a reload run.
+enum ServedCode {
+    /// An image to build from this context.
+    Context(Vec<u8>),
+    /// The running image with a new binary put over its program before each start:
+    /// a copy into the container takes a fraction of a second where an image build
+    /// takes seconds (about 2 s for examplecc's 13 MB on fuse-overlayfs, measured).
+    BinaryOverImage {
+        image: ChaincodeImage,
+        file: (String, UploadFile),
+    },
+}
+
 /// While it lives, calls that find a `--run` server down ask again (see
 /// [`Network::server_restarting`]).
 pub(crate) struct Restarting {
@@ -306,9 +326,10 @@ impl Network {
     /// Rebuilds a deployed chaincode from its directory and replaces its servers with
     /// the new code, with no lifecycle transaction and no moment without a server: the
     /// committed definition stays as it is. The parts, timed: build (the compiler),
-    /// image, and for the servers (side by side, each part as long as the slowest)
-    /// start, ready and switch.
-    pub async fn reload(&self, request: &DeployRequest) -> Result<Vec<Phase>> {
+    /// image (skipped when only the binary changed, see [`ServedCode`]), and for the
+    /// servers (side by side, each part as long as the slowest) start, ready and switch.
+    /// `image_changed` (its Dockerfile was edited) asks for a new image in any case.
+    pub async fn reload(&self, request: &DeployRequest, image_changed: bool) -> Result<Vec<Phase>> {
         let Source::Directory(dir) = &request.source else {
             return Err(Error::BadInput {
                 problem: format!("chaincode {} is not built from a directory", request.name),
@@ -319,17 +340,33 @@ impl Network {
         let mut phases = Vec::new();
         let timer = Instant::now();
         let mut log = |_: &str| {};
-        let context = build_context(dir, request.build, &mut log).await?;
-        phases.push(phase("build", timer));
-        let timer = Instant::now();
         let tag = self.chaincode_tag(request);
-        let id = build_from_context(&*self.engine, &tag, context, &mut log).await?;
-        phases.push(phase("image", timer));
-        let image = ChaincodeImage { reference: tag, id };
+        let code = if dir.join("Cargo.toml").is_file() {
+            let binary = build_static_binary(dir, request.build, &mut log).await?;
+            phases.push(phase("build", timer));
+            match image_changed {
+                false => self.binary_over_image(&tag, &binary).await?,
+                true => None,
+            }
+            .map_or_else(|| binary_context(dir, &binary).map(ServedCode::Context), Ok)?
+        } else {
+            let context = build_context(dir, request.build, &mut log).await?;
+            phases.push(phase("build", timer));
+            ServedCode::Context(context)
+        };
+        let (image, files) = match code {
+            ServedCode::Context(context) => {
+                let timer = Instant::now();
+                let id = build_from_context(&*self.engine, &tag, context, &mut log).await?;
+                phases.push(phase("image", timer));
+                (ChaincodeImage { reference: tag, id }, Vec::new())
+            }
+            ServedCode::BinaryOverImage { image, file } => (image, vec![file]),
+        };
         let swaps = futures_util::future::try_join_all(
             servers
                 .iter()
-                .map(|server| self.replace_server(server, &image)),
+                .map(|server| self.replace_server(server, &image, &files)),
         )
         .await?;
         let slowest =
@@ -347,6 +384,42 @@ impl Network {
             took: slowest(|s| s.switch),
         });
         Ok(phases)
+    }
+
+    /// The new binary as a file for containers of the running image `tag`, when that
+    /// image starts a program of the binary's name (fabx's `FROM scratch` image, or a
+    /// Dockerfile that copies the binary and runs it): then no image is built.
+    async fn binary_over_image(
+        &self,
+        tag: &str,
+        binary: &StaticBinary,
+    ) -> Result<Option<ServedCode>> {
+        let (Some(config), Some(base)) = (
+            self.engine.image_config(tag).await?,
+            self.engine.image_id(tag).await?,
+        ) else {
+            return Ok(None);
+        };
+        let program = config.program().map(Path::new);
+        let Some(dir) = program
+            .filter(|p| p.is_absolute() && p.file_name() == Some(binary.name.as_ref()))
+            .and_then(Path::parent)
+        else {
+            return Ok(None);
+        };
+        let data = binary.read()?;
+        // The label says which code runs: the image and the binary put over it.
+        let id = format!("{base}+sha256:{:x}", Sha256::digest(&data));
+        Ok(Some(ServedCode::BinaryOverImage {
+            image: ChaincodeImage {
+                reference: tag.to_string(),
+                id,
+            },
+            file: (
+                dir.display().to_string(),
+                UploadFile::new(binary.name.as_str(), data, 0o755),
+            ),
+        }))
     }
 
     /// The servers of `request` as deployed, each running: a reload replaces them.
