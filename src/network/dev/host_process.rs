@@ -19,9 +19,23 @@ pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
 /// How long a stopped process gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
-/// How long stop waits for a killed group's members to be gone (a zombie whose parent
-/// never reaps it counts as alive, so this is a bound, not a promise).
-const GROUP_GONE: Duration = Duration::from_secs(2);
+/// How long a stopped process's port may take to be free (SIGKILL lands asynchronously).
+const PORT_RELEASE: Duration = Duration::from_secs(2);
+
+/// Waits (bounded) until nothing listens on `port`, so that the next process can bind
+/// it. The port, not the process group: killed members linger as zombies until their
+/// new parent reaps them (1.5 s under some inits), but hold no sockets by then.
+pub async fn await_port_free(port: u16) {
+    let _ = poll_until(Backoff::polling(PORT_RELEASE), || async {
+        let free = std::net::TcpListener::bind(("0.0.0.0", port)).is_ok();
+        Ok::<_, ()>(if free {
+            Poll::Ready(())
+        } else {
+            Poll::NotYet(())
+        })
+    })
+    .await;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -128,18 +142,6 @@ impl HostProcess {
         }
         // The group's other members (the chaincode under `cargo run`) may outlive sh.
         unsafe { libc::kill(group, libc::SIGKILL) };
-        // SIGKILL lands asynchronously: the next process binds the same port, so wait
-        // (bounded) until no member of the group is left.
-        let _ = poll_until(Backoff::polling(GROUP_GONE), || async {
-            // SAFETY: signal 0 only checks that the group still exists.
-            let alive = unsafe { libc::kill(group, 0) } == 0;
-            Ok::<_, ()>(if alive {
-                Poll::NotYet(())
-            } else {
-                Poll::Ready(())
-            })
-        })
-        .await;
     }
 }
 
@@ -240,12 +242,22 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         process.stop().await;
-        // Gone, or a zombie waiting for init to reap it.
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let running = state
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
-        assert!(!running, "the grandchild {pid} outlived stop: {state}");
+        // Gone, or a zombie waiting for init to reap it, once SIGKILL has landed.
+        let state = || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let running = |state: &str| {
+            state
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while running(&state()) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            !running(&state()),
+            "the grandchild {pid} outlived stop: {}",
+            state()
+        );
         assert_eq!(lines.lock().unwrap().first().unwrap(), "id=cc_1.0:ab");
     }
 }

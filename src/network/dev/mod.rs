@@ -177,9 +177,7 @@ impl DevSession<'_> {
         }
         let report = self.network.deploy(&self.request, reporter).await;
         if report.is_err() {
-            if let Some(process) = self.process.take() {
-                process.stop().await;
-            }
+            self.stop_process().await;
         }
         // Saves made during the deploy are applied next.
         self.pending = self.watcher.drain();
@@ -236,8 +234,16 @@ impl DevSession<'_> {
 
     /// Stops the developer's command (`--run`); image servers keep serving.
     pub async fn stop(mut self) {
+        self.stop_process().await;
+    }
+
+    /// Stops the `--run` process, if one runs, and waits until its port is free.
+    async fn stop_process(&mut self) {
         if let Some(process) = self.process.take() {
             process.stop().await;
+            if let DevMode::Run { port, .. } = self.mode {
+                host_process::await_port_free(port).await;
+            }
         }
     }
 
@@ -267,9 +273,7 @@ impl DevSession<'_> {
             .unwrap_or_default();
         let _restarting = self.network.mark_restarting(&package_id)?;
         let timer = Instant::now();
-        if let Some(process) = self.process.take() {
-            process.stop().await;
-        }
+        self.stop_process().await;
         phases.push(phase("stop", timer));
         let timer = Instant::now();
         let process = HostProcess::spawn(command, &self.dir, &env, self.output.clone())
