@@ -3,8 +3,9 @@
 //! `cargo bench --bench dev_loop -- [--edits N] [--json FILE]`
 //!
 //! On a copy of examplecc, deployed once, N one-line edits of the query's answer for
-//! each path: the image path (dev-profile build, image, new servers beside the old,
-//! switch) and the `--run` path (`cargo build`, then `cargo run` restarted). Each edit
+//! each path: the image path (dev-profile build, the binary copied into new servers of
+//! the running image beside the old ones, switch) and the `--run` path (`cargo build`,
+//! then `cargo run` restarted). Each edit
 //! is timed from the file's save to the first query that gets the new answer, beside the
 //! reload's own phases. A querier asks all along: its slowest query and its failures
 //! are the swap window as an application sees it (fabx retries what lands in it).

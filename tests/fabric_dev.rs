@@ -281,6 +281,25 @@ async fn dev_reloads_a_saved_change_and_keeps_serving_through_a_broken_one() {
     common::report(&format!("{TEST}: {reloaded}"));
     assert_eq!(run.query("examplecc", "b"), "v3:200");
 
+    // A server that crashes at start: its last lines are shown, the previous one serves.
+    let main = crate_dir.join("src/main.rs");
+    edit(
+        &main,
+        "async fn main() -> ExitCode {",
+        "async fn main() -> ExitCode {\n    panic!(\"boom at start\");",
+    );
+    dev.wait_for("reload 5 failed", RELOAD);
+    let crashed = dev.wait_for("boom at start", Duration::from_secs(10));
+    common::report(&format!("{TEST}: the crashing server printed: {crashed}"));
+    assert_eq!(run.query("examplecc", "a"), "v3:100");
+    edit(&main, "\n    panic!(\"boom at start\");", "");
+    dev.wait_for("reloaded examplecc (#6", RELOAD);
+    let (ok, status, _) = run.fabx(&["status"]);
+    assert!(
+        ok && !status.contains("-next"),
+        "the crashed server was left: {status}"
+    );
+
     // Ctrl-C ends the watch; the chaincode keeps serving.
     assert!(dev.interrupt().success());
     assert_eq!(run.query("examplecc", "a"), "v3:100");
