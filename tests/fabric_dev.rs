@@ -461,5 +461,17 @@ async fn the_harness_redeploys_changed_code_and_keeps_the_definition() {
         "new:201"
     );
     assert_eq!(committed(net.network().status().await.unwrap()), before);
+
+    // A deploy that leaves --init out changes the definition, and says so.
+    let report = net.deploy_dir("examplecc", &dir, &[]).await.unwrap();
+    assert_eq!(report.sequence, 2);
+    assert_eq!(
+        report.changes,
+        [fabx::network::deploy::DefinitionChange::InitRequired(false)]
+    );
+    assert_eq!(
+        report.changes[0].to_string(),
+        "init no longer required (give --init to keep it)"
+    );
     net.teardown().await.unwrap();
 }

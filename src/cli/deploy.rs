@@ -105,25 +105,70 @@ pub async fn run(network: &Network, args: DeployArgs, output: &Output) -> Result
         .map(|(msp, id)| format!("{msp} {id}"))
         .collect::<Vec<_>>()
         .join("; ");
-    let what = if report.committed {
-        "committed"
-    } else {
-        "unchanged"
-    };
     output.summary(
         &format!(
-            "{} sequence {} {what} on {} (image {}; packages: {packages})",
-            report.name, report.sequence, report.channel, report.image
+            "{} sequence {} {} on {} (image {}; packages: {packages})",
+            report.name,
+            report.sequence,
+            committed_what(&report),
+            report.channel,
+            report.image
         ),
         json!({ "command": "deploy", "status": "ok", "report": report }),
     );
     Ok(())
 }
 
+/// "committed", with what changed from the definition before it, or "unchanged".
+pub fn committed_what(report: &fabx::network::deploy::DeployReport) -> String {
+    match (report.committed, report.changes.as_slice()) {
+        (false, _) => "unchanged".into(),
+        (true, []) => "committed".into(),
+        (true, changes) => format!(
+            "committed (changed: {})",
+            changes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cli::{Cli, Command};
     use clap::Parser;
+    use fabx::network::deploy::{DefinitionChange, DeployReport};
+
+    #[test]
+    fn the_summary_says_what_changed_the_definition() {
+        let mut report = DeployReport {
+            name: "examplecc".into(),
+            channel: "channel1".into(),
+            sequence: 2,
+            package_ids: vec![],
+            image: "fabx/examplecc".into(),
+            committed: true,
+            changes: vec![
+                DefinitionChange::Version {
+                    from: "1.0".into(),
+                    to: "1.1".into(),
+                },
+                DefinitionChange::InitRequired(false),
+            ],
+            initialized: false,
+            containers_started: vec![],
+        };
+        assert_eq!(
+            super::committed_what(&report),
+            "committed (changed: version 1.0 -> 1.1, init no longer required (give --init to keep it))"
+        );
+        report.changes.clear();
+        assert_eq!(super::committed_what(&report), "committed");
+        report.committed = false;
+        assert_eq!(super::committed_what(&report), "unchanged");
+    }
 
     fn init_of(args: &[&str]) -> (Option<Vec<String>>, bool) {
         let cli = Cli::try_parse_from(args).unwrap();

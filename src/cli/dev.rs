@@ -88,7 +88,7 @@ pub async fn run(network: &Network, args: DevArgs, output: &Output) -> Result<()
         &format!(
             "{name} sequence {} {} on {}; watching {} (Ctrl-C stops watching; the chaincode keeps serving{})",
             report.sequence,
-            if report.committed { "committed" } else { "unchanged" },
+            super::deploy::committed_what(&report),
             report.channel,
             dir.display(),
             if session_mode_is_run(&session) { " until your command stops" } else { "" },

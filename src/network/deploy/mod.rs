@@ -121,9 +121,53 @@ pub struct DeployReport {
     pub image: String,
     /// False when the same definition and packages were already committed.
     pub committed: bool,
+    /// How the committed definition differs from the one before it (empty for the
+    /// first one, or when nothing was committed).
+    pub changes: Vec<DefinitionChange>,
     pub initialized: bool,
     /// Chaincode containers started by this deploy (kept ones are not listed).
     pub containers_started: Vec<String>,
+}
+
+/// A way a new definition differs from the committed one: the reason for its sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinitionChange {
+    Version {
+        from: String,
+        to: String,
+    },
+    /// Whether init is required now.
+    InitRequired(bool),
+    EndorsementPolicy,
+    /// fabx does not compare collection configurations: any is a change.
+    Collections,
+    /// Another sequence was asked for (`--sequence`).
+    Sequence,
+    /// The package (where the servers are, their TLS) differs.
+    Package,
+}
+
+impl std::fmt::Display for DefinitionChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DefinitionChange::Version { from, to } => write!(f, "version {from} -> {to}"),
+            DefinitionChange::InitRequired(true) => f.write_str("init now required"),
+            // The common surprise: a redeploy without the --init it was deployed with.
+            DefinitionChange::InitRequired(false) => {
+                f.write_str("init no longer required (give --init to keep it)")
+            }
+            DefinitionChange::EndorsementPolicy => f.write_str("endorsement policy"),
+            DefinitionChange::Collections => f.write_str("collections"),
+            DefinitionChange::Sequence => f.write_str("sequence asked for"),
+            DefinitionChange::Package => f.write_str("package"),
+        }
+    }
+}
+
+impl serde::Serialize for DefinitionChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The image the chaincode servers run: as named, and its ID (to tell a changed image).
@@ -357,13 +401,13 @@ impl Network {
             )
             .await;
             definition_read.arrive();
-            let (definition, unchanged) = self
+            let (definition, unchanged, changes) = self
                 .definition(request, channel, committed?, servers, collections_path)
                 .await?;
             let servers_up = !approve_after_servers || servers_ready.passed().await;
             // When the servers failed, their error is the one reported.
             if unchanged || !servers_up {
-                return Ok::<_, Error>((definition, unchanged, false));
+                return Ok::<_, Error>((definition, unchanged, false, changes));
             }
             self.approve_all(&definition, servers, reporter).await?;
             step(
@@ -372,20 +416,21 @@ impl Network {
                 self.commit_approved(&definition, reporter),
             )
             .await?;
-            Ok((definition, unchanged, true))
+            Ok((definition, unchanged, true, changes))
         };
         let (servers_done, installed, definition_done) =
             futures_util::future::join3(servers_branch, join_all(installs), definition_branch)
                 .await;
         let (image, started) = servers_done?;
         installed.into_iter().collect::<Result<Vec<_>>>()?;
-        let (definition, unchanged, committed) = definition_done?;
+        let (definition, unchanged, committed, changes) = definition_done?;
         Ok(BranchesDone {
             image: image.reference,
             started,
             definition,
             unchanged,
             committed,
+            changes,
         })
     }
 
@@ -411,6 +456,7 @@ impl Network {
                 .collect::<Result<_>>()?,
             image: done.image.clone(),
             committed: done.committed,
+            changes: done.changes.clone(),
             initialized: false,
             containers_started: servers
                 .iter()
@@ -431,7 +477,7 @@ impl Network {
         committed: Option<Committed>,
         servers: &[ChaincodeServer],
         collections: Option<String>,
-    ) -> Result<(Definition, bool)> {
+    ) -> Result<(Definition, bool, Vec<DefinitionChange>)> {
         let init_required = request.init.is_some();
         let validation_parameter =
             request
@@ -444,28 +490,46 @@ impl Network {
                     .into(),
             }
                 })?;
-        let (sequence, unchanged) = match committed {
-            None => (request.sequence.unwrap_or(1), false),
+        let was_committed = committed.is_some();
+        let (sequence, changes) = match committed {
+            None => (request.sequence.unwrap_or(1), Vec::new()),
             Some(c) => {
+                let mut changes = Vec::new();
+                if c.version != request.version {
+                    changes.push(DefinitionChange::Version {
+                        from: c.version.clone(),
+                        to: request.version.clone(),
+                    });
+                }
+                if c.init_required != init_required {
+                    changes.push(DefinitionChange::InitRequired(init_required));
+                }
+                if c.validation_parameter != validation_parameter {
+                    changes.push(DefinitionChange::EndorsementPolicy);
+                }
                 // fabx does not compare collection configurations: a definition with
                 // collections is always deployed again as a new sequence.
-                let same = c.version == request.version
-                    && c.init_required == init_required
-                    && c.validation_parameter == validation_parameter
-                    && !c.has_collections
-                    && collections.is_none()
-                    && request.sequence.is_none_or(|s| s == c.sequence)
-                    && self
+                if c.has_collections || collections.is_some() {
+                    changes.push(DefinitionChange::Collections);
+                }
+                if request.sequence.is_some_and(|s| s != c.sequence) {
+                    changes.push(DefinitionChange::Sequence);
+                }
+                if changes.is_empty()
+                    && !self
                         .approved_packages_match(channel, &request.name, c.sequence, servers)
-                        .await?;
-                let next = if same {
-                    c.sequence
-                } else {
-                    request.sequence.unwrap_or(c.sequence + 1)
+                        .await?
+                {
+                    changes.push(DefinitionChange::Package);
+                }
+                let next = match changes.is_empty() {
+                    true => c.sequence,
+                    false => request.sequence.unwrap_or(c.sequence + 1),
                 };
-                (next, same)
+                (next, changes)
             }
         };
+        let unchanged = was_committed && changes.is_empty();
         let definition = Definition {
             channel: channel.to_string(),
             name: request.name.clone(),
@@ -475,7 +539,7 @@ impl Network {
             policy: request.endorsement.clone(),
             collections,
         };
-        Ok((definition, unchanged))
+        Ok((definition, unchanged, changes))
     }
 
     /// Calls the init function; false if this version was already initialized (Fabric
@@ -604,4 +668,5 @@ struct BranchesDone {
     /// The definition and packages were already committed: nothing was approved.
     unchanged: bool,
     committed: bool,
+    changes: Vec<DefinitionChange>,
 }
