@@ -333,6 +333,9 @@ async fn dev_reloads_a_saved_change_and_keeps_serving_through_a_broken_one() {
             "2",
         ],
     );
+    // The process's own lines, prefixed (the shim says where it listens).
+    let own = dev.wait_for("[hostcc] fabx-shim:", FIRST_DEPLOY);
+    assert!(own.contains("listening"), "{own}");
     dev.wait_for("hostcc sequence 1 committed", FIRST_DEPLOY);
     assert_eq!(run.query("hostcc", "a"), "1");
     let source = host_dir.join("src/example02.rs");

@@ -249,9 +249,11 @@ impl DevSession<'_> {
 
     /// The collections file, when the change touched it.
     fn definition_file(&self, files: &[PathBuf]) -> Option<PathBuf> {
-        let collections = std::fs::canonicalize(self.request.collections.as_ref()?).ok()?;
-        let relative = collections.strip_prefix(self.watcher.dir()).ok()?;
-        files.iter().find(|f| f.as_path() == relative).cloned()
+        definition_file(
+            self.request.collections.as_deref()?,
+            self.watcher.dir(),
+            files,
+        )
     }
 
     /// Build (if asked), stop the previous process, start the new one, and wait until
@@ -285,6 +287,14 @@ impl DevSession<'_> {
         phases.push(phase("ready", timer));
         Ok(phases)
     }
+}
+
+/// `collections` (as given, relative to the working directory or absolute) when it lies in
+/// the watched `dir` and is one of the changed `files` (relative to `dir`).
+fn definition_file(collections: &Path, dir: &Path, files: &[PathBuf]) -> Option<PathBuf> {
+    let collections = std::fs::canonicalize(collections).ok()?;
+    let relative = collections.strip_prefix(dir).ok()?;
+    files.iter().find(|f| f.as_path() == relative).cloned()
 }
 
 fn phase(name: &'static str, since: Instant) -> Phase {
@@ -458,5 +468,65 @@ impl Network {
         std::fs::metadata(path)
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < RESTART_MARK_VALID))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_collections_file_is_a_definition_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let watched = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(watched.join("config")).unwrap();
+        let file = watched.join("config/collections.json");
+        std::fs::write(&file, "[]").unwrap();
+        let changed = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            definition_file(
+                &file,
+                &watched,
+                &changed(&["src/lib.rs", "config/collections.json"])
+            ),
+            Some(PathBuf::from("config/collections.json"))
+        );
+        assert_eq!(
+            definition_file(&file, &watched, &changed(&["src/lib.rs"])),
+            None
+        );
+        // A collections file outside the chaincode directory is never among its changes.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let outside = elsewhere.path().join("collections.json");
+        std::fs::write(&outside, "[]").unwrap();
+        assert_eq!(
+            definition_file(&outside, &watched, &changed(&["collections.json"])),
+            None
+        );
+    }
+
+    #[test]
+    fn a_reload_lasts_as_long_as_its_phases() {
+        let report = ReloadReport {
+            chaincode: "cc".into(),
+            reload: 1,
+            files: vec![],
+            phases: vec![
+                Phase {
+                    name: "build",
+                    took: Duration::from_millis(900),
+                },
+                Phase {
+                    name: "start",
+                    took: Duration::from_millis(600),
+                },
+            ],
+        };
+        assert_eq!(report.total(), Duration::from_millis(1500));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["phases"][1],
+            serde_json::json!({"name": "start", "ms": 600})
+        );
     }
 }
