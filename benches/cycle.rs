@@ -1,6 +1,9 @@
 //! Benchmark: N full cycles on real Fabric images, with per-phase timings.
 //!
-//! `cargo bench --bench cycle -- [--cycles N] [--json FILE] [--engine kubernetes [--kubeconfig FILE]]`
+//! `cargo bench --bench cycle -- [--cycles N] [--json FILE] [--state-database couchdb]
+//! [--engine kubernetes [--kubeconfig FILE]]`
+//!
+//! `--state-database couchdb` runs the default topology with a CouchDB beside each peer.
 //!
 //! On Kubernetes (kubeconfig from `--kubeconfig`, `FABX_KUBECONFIG` or `KUBECONFIG`),
 //! each cycle's network gets its own namespace; a cluster that cannot pull the images
@@ -48,9 +51,13 @@ async fn timed<T>(
     value
 }
 
-/// A fresh network of the default topology in its own state directory.
-async fn network(choice: &EngineChoice, state: &std::path::Path) -> (Network, DownOnPanic) {
-    let topology = isolate(Topology::default_topology());
+/// A fresh network of `base` (the default topology) in its own state directory.
+async fn network(
+    choice: &EngineChoice,
+    base: &Topology,
+    state: &std::path::Path,
+) -> (Network, DownOnPanic) {
+    let topology = isolate(base.clone());
     let engine = fabx::engine::connect(choice, &topology.network)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -106,13 +113,13 @@ fn init() -> Option<Vec<String>> {
 /// The cycle, what the hand-run scripts do: up, deploy of a prebuilt image with
 /// init, invoke, query, down (seven containers).
 async fn cycle(
-    choice: &EngineChoice,
+    (choice, base): (&EngineChoice, &Topology),
     image: &str,
     phases: &mut BTreeMap<&'static str, Vec<Duration>>,
     steps: &StepTimes,
 ) {
     let state = tempfile::tempdir().expect("a temporary directory");
-    let (network, _down_on_panic) = network(choice, state.path()).await;
+    let (network, _down_on_panic) = network(choice, base, state.path()).await;
     timed(phases, "up", network.up(steps)).await;
     let mut prebuilt = DeployRequest::new("prebuiltcc", Source::Image(image.to_string()));
     prebuilt.init = init();
@@ -125,13 +132,13 @@ async fn cycle(
 /// the scripts' does: deploy of the prebuilt image with mutual TLS, and with an image
 /// build (warm after the first cycle). This network's up and down are not timed.
 async fn extras(
-    choice: &EngineChoice,
+    (choice, base): (&EngineChoice, &Topology),
     image: &str,
     phases: &mut BTreeMap<&'static str, Vec<Duration>>,
     steps: &StepTimes,
 ) {
     let state = tempfile::tempdir().expect("a temporary directory");
-    let (network, _down_on_panic) = network(choice, state.path()).await;
+    let (network, _down_on_panic) = network(choice, base, state.path()).await;
     network
         .up(&fabx::reporter::Silent)
         .await
@@ -211,11 +218,16 @@ async fn main() {
             .or_else(kubeconfig_from_env),
         ..Default::default()
     };
+    let mut base = Topology::default_topology();
+    if let Some(database) = value("--state-database") {
+        base.state_database = match database.as_str() {
+            "couchdb" => fabx::topology::StateDatabase::Couchdb,
+            "leveldb" => fabx::topology::StateDatabase::Leveldb,
+            other => panic!("--state-database takes leveldb or couchdb, not {other}"),
+        };
+    }
     if choice.kind == EngineKind::Docker {
-        if let Some(reason) = missing_images(&Topology::default_topology())
-            .await
-            .expect("Docker answers")
-        {
+        if let Some(reason) = missing_images(&base).await.expect("Docker answers") {
             println!("SKIPPED: benchmark: {reason}");
             return;
         }
@@ -240,9 +252,9 @@ async fn main() {
     let mut cycle_totals = Vec::new();
     for i in 1..=cycles {
         let started = Instant::now();
-        cycle(&choice, image, &mut phases, &steps).await;
+        cycle((&choice, &base), image, &mut phases, &steps).await;
         cycle_totals.push(started.elapsed());
-        extras(&choice, image, &mut phases, &steps).await;
+        extras((&choice, &base), image, &mut phases, &steps).await;
         eprintln!(
             "cycle {i}/{cycles}: {:.2}s",
             started.elapsed().as_secs_f64()
@@ -250,8 +262,9 @@ async fn main() {
     }
 
     println!(
-        "\nfabx benchmark: {cycles} cycles on {} with the {} engine (seconds)\n",
-        Topology::default_topology().images.peer,
+        "\nfabx benchmark: {cycles} cycles on {} with {} and the {} engine (seconds)\n",
+        base.images.peer,
+        base.state_database.as_str(),
         choice.kind.as_str()
     );
     println!(

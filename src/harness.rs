@@ -23,10 +23,10 @@ use crate::network::invoke::{Call, CallOptions, InvokeResult};
 use crate::network::{DownOutcome, Network};
 use crate::support::reporter::{Reporter, Silent};
 use crate::topology::{
-    ChannelSpec, Images, OrdererNode, OrdererOrg, OrdererSettings, PeerNode, PeerOrg, Topology,
+    ChannelSpec, Images, OrdererNode, OrdererOrg, OrdererSettings, PeerNode, PeerOrg,
+    StateDatabase, Topology,
 };
 use crate::Layout;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A running network owned by a test.
 pub struct TestNetwork {
@@ -81,6 +81,8 @@ pub struct TopologyBuilder {
     pub channels: Vec<ChannelSpec>,
     pub images: Images,
     pub orderer: OrdererSettings,
+    /// Every org's peers' state database.
+    pub state_database: StateDatabase,
 }
 
 impl Default for TopologyBuilder {
@@ -95,6 +97,7 @@ impl Default for TopologyBuilder {
             channels: Vec::new(),
             images: default.images,
             orderer: default.orderer,
+            state_database: StateDatabase::Leveldb,
         }
     }
 }
@@ -137,6 +140,13 @@ impl TopologyBuilder {
         self
     }
 
+    /// Where every peer keeps its world state (`Couchdb`: a CouchDB container beside
+    /// each peer, for rich queries).
+    pub fn state_database(mut self, database: StateDatabase) -> Self {
+        self.state_database = database;
+        self
+    }
+
     /// The peer and orderer images.
     pub fn images(mut self, peer: &str, orderer: &str) -> Self {
         self.images.peer = peer.to_string();
@@ -165,6 +175,7 @@ impl TopologyBuilder {
             engine: None,
             kubernetes: None,
             images: self.images.clone(),
+            state_database: self.state_database,
             orderer_org: OrdererOrg {
                 msp_id: "OrdererMSP".into(),
                 domain: "example.com".into(),
@@ -184,8 +195,10 @@ impl TopologyBuilder {
                         .map(|j| PeerNode {
                             name: format!("peer{j}"),
                             host_port: None,
+                            couchdb_host_port: None,
                         })
                         .collect(),
+                    state_database: None,
                 })
                 .collect(),
             orderer: self.orderer.clone(),
@@ -211,27 +224,8 @@ const BUILDER_SOURCE: &str = "harness::TopologyBuilder";
 pub const REQUIRE_FABRIC_ENV: &str = "FABX_REQUIRE_FABRIC";
 
 /// Makes a topology private to one test: unique network and container names, no host ports.
-pub fn isolate(mut topology: Topology) -> Topology {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = format!(
-        "fabx-{}-{}-{nanos:x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    );
-    topology.network = name.clone();
-    topology.container_prefix = name;
-    for o in &mut topology.orderer_org.orderers {
-        o.host_port = None;
-        o.admin_host_port = None;
-    }
-    for p in topology.orgs.iter_mut().flat_map(|o| o.peers.iter_mut()) {
-        p.host_port = None;
-    }
-    topology
+pub fn isolate(topology: Topology) -> Topology {
+    topology.isolated()
 }
 
 /// None when the topology's Fabric images are present locally, else why not: tests use
@@ -240,15 +234,22 @@ pub fn isolate(mut topology: Topology) -> Topology {
 /// on Fabric cannot pass by skipping.
 pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
     let engine = DockerEngine::connect().await?;
-    for image in [&topology.images.peer, &topology.images.orderer] {
+    let mut images = vec![
+        ("Fabric image", topology.images.peer.as_str()),
+        ("Fabric image", topology.images.orderer.as_str()),
+    ];
+    if !topology.couchdbs().is_empty() {
+        images.push(("CouchDB image", topology.couchdb_image()));
+    }
+    for (what, image) in images {
         if !engine.image_present(image).await? {
             if fabric_required() {
                 return Err(Error::FabricRequired {
-                    image: image.clone(),
+                    image: image.to_string(),
                     variable: REQUIRE_FABRIC_ENV,
                 });
             }
-            return Ok(Some(format!("Fabric image {image} is not present locally")));
+            return Ok(Some(format!("{what} {image} is not present locally")));
         }
     }
     Ok(None)
@@ -302,6 +303,48 @@ impl TestNetwork {
             choice: choice.clone(),
             state: Some(state),
         })
+    }
+
+    /// A network restored from a snapshot (see [`TestNetwork::snapshot`]), isolated like
+    /// every test network: a suite deploys its chaincode and seeds its data once, and
+    /// every test starts from that state, in parallel. Docker only.
+    ///
+    /// ```no_run
+    /// # async fn example() -> fabx::Result<()> {
+    /// use fabx::harness::TestNetwork;
+    /// let seed = TestNetwork::start().await?;
+    /// seed.deploy_dir("examplecc", "chaincode/examplecc", &["Init", "a", "100", "b", "200"]).await?;
+    /// seed.snapshot("seeded.tar.gz").await?;
+    /// seed.teardown().await?;
+    /// let net = TestNetwork::from_snapshot("seeded.tar.gz").await?;
+    /// assert_eq!(net.query("examplecc", "query", &["a"]).await?, "100");
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_snapshot(path: impl AsRef<std::path::Path>) -> Result<TestNetwork> {
+        let state = tempfile::tempdir()
+            .map_err(|source| Error::io("create", &std::env::temp_dir(), source))?;
+        let choice = EngineChoice::default();
+        let engine = crate::engine::connect(&choice, "snapshot").await?;
+        let options = crate::network::snapshot::RestoreOptions {
+            network: None,
+            state_dir: Some(state.path().join("state")),
+            isolate: true,
+        };
+        let (network, _) =
+            crate::network::snapshot::restore(engine, path.as_ref(), &options, &Silent).await?;
+        Ok(TestNetwork {
+            network,
+            choice,
+            state: Some(state),
+        })
+    }
+
+    /// Writes the network's snapshot to `path` (see [`Network::snapshot`]).
+    pub async fn snapshot(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<crate::network::snapshot::SnapshotReport> {
+        self.network.snapshot(path.as_ref(), false, &Silent).await
     }
 
     pub fn network(&self) -> &Network {

@@ -19,10 +19,13 @@ pub mod harness;
 pub mod network;
 pub mod support;
 pub mod topology;
+pub mod ui;
 
 pub use artifacts::layout::Layout;
 pub use engine::docker::DockerEngine;
 pub use engine::{Engine, EngineChoice, EngineError, EngineKind, EngineRef};
+/// Blocks and transactions as `fabx blocks` and `fabx tx` show them.
+pub use fabx_fabric::ledger;
 pub use network::error::{Error, Result};
 pub use network::Network;
 pub use support::profile;

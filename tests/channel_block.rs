@@ -34,6 +34,7 @@ async fn fabx_block_equals_configtxgen_block() {
     org3.peers.push(fabx::topology::PeerNode {
         name: "peer1".into(),
         host_port: None,
+        couchdb_host_port: None,
     });
     topology.orgs.push(org3);
 

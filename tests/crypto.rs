@@ -370,7 +370,8 @@ fn tls_connection_json_carries_the_fabric_fields() {
     let tls = ChaincodeTls::new(dir.path())
         .for_server(TlsMode::Mutual, "cc.org1.example.com", "Org1MSP")
         .unwrap();
-    let package = Package::ccaas_tls("cc_1.0", "cc.org1.example.com:9999", tls.as_ref()).unwrap();
+    let package =
+        Package::ccaas_tls("cc_1.0", "cc.org1.example.com:9999", tls.as_ref(), &[]).unwrap();
     let connection = connection_json(&package.bytes);
     let tls = tls.unwrap();
     assert_eq!(connection["address"], "cc.org1.example.com:9999");
@@ -390,21 +391,47 @@ fn tls_connection_json_carries_the_fabric_fields() {
     assert_eq!(plain["tls_required"], false);
 }
 
+#[test]
+fn couchdb_indexes_ride_in_code_tar_gz_and_change_the_package_id() {
+    use fabx::artifacts::package::Package;
+    use fabx::artifacts::statedb::statedb_files;
+    let dir = tempfile::tempdir().unwrap();
+    let index = r#"{"index":{"fields":["owner"]},"name":"byOwner","type":"json"}"#;
+    let indexes = dir.path().join("statedb/couchdb/indexes");
+    std::fs::create_dir_all(&indexes).unwrap();
+    std::fs::write(indexes.join("byOwner.json"), index).unwrap();
+    let statedb = statedb_files(dir.path()).unwrap();
+    let with = Package::ccaas_tls("cc_1.0", "cc:9999", None, &statedb).unwrap();
+    let code = read_entry(&with.bytes, "code.tar.gz");
+    // Where the peer's package parser and fabx's builder look for them.
+    assert_eq!(
+        read_entry(&code, "META-INF/statedb/couchdb/indexes/byOwner.json"),
+        index.as_bytes()
+    );
+    let without = Package::ccaas("cc_1.0", "cc:9999").unwrap();
+    assert_ne!(with.id(), without.id());
+    // Still deterministic: the same files, the same ID.
+    let again = Package::ccaas_tls("cc_1.0", "cc:9999", None, &statedb).unwrap();
+    assert_eq!(again.id(), with.id());
+}
+
+/// The entry `name` of a gzip-compressed tar archive.
+fn read_entry(archive: &[u8], name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some(name) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            return bytes;
+        }
+    }
+    panic!("{name} not in the archive");
+}
+
 /// connection.json inside a CCaaS package (tar.gz of metadata.json and code.tar.gz).
 fn connection_json(package: &[u8]) -> serde_json::Value {
-    use std::io::Read;
-    let read_entry = |archive: &[u8], name: &str| -> Vec<u8> {
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-        for entry in tar.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            if entry.path().unwrap().to_str() == Some(name) {
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).unwrap();
-                return bytes;
-            }
-        }
-        panic!("{name} not in the archive");
-    };
     let code = read_entry(package, "code.tar.gz");
     serde_json::from_slice(&read_entry(&code, "connection.json")).unwrap()
 }

@@ -28,10 +28,7 @@ fn privatecc(channel: &str, collections: &std::path::Path) -> DeployRequest {
 }
 
 fn hex_sha256(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The Kubernetes engine on a real cluster: the README's main job through the `fabx`
-//! binary, the harness, and bad input (no cluster, a user without permission, a namespace
+//! binary, the harness, CouchDB beside each peer (its image on the nodes too), and bad input (no cluster, a user without permission, a namespace
 //! that is not fabx's, an image the nodes do not have). Needs a kubeconfig in
 //! `FABX_KUBECONFIG` (or `KUBECONFIG`) whose cluster's nodes have the Fabric 2.5 images;
 //! without one each test prints `SKIPPED: <reason>`. A cluster that cannot pull the
@@ -153,6 +153,25 @@ async fn main_job_on_kubernetes_through_the_cli() {
     assert!(ok, "fabx query --org failed: {stderr}");
     assert_eq!(b.trim(), "220");
 
+    // The ledger over the peer's Deliver service and qscc, as on Docker.
+    let ((ok, json, stderr), _) = run(&["--json", "invoke", "examplecc", "invoke", "b", "a", "1"]);
+    assert!(ok, "fabx invoke --json failed: {stderr}");
+    let invoked: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let tx_id = invoked["tx_id"].as_str().unwrap().to_string();
+    let ((ok, listing, stderr), _) = run(&["blocks"]);
+    assert!(ok, "fabx blocks failed: {stderr}");
+    let line = listing
+        .lines()
+        .find(|l| l.ends_with(&tx_id))
+        .unwrap_or_else(|| panic!("{tx_id} not in {listing}"));
+    assert!(
+        line.contains("examplecc") && line.contains("VALID"),
+        "{line}"
+    );
+    let ((ok, text, stderr), _) = run(&["tx", &tx_id]);
+    assert!(ok, "fabx tx failed: {stderr}");
+    assert!(text.contains("write   a = \"81\""), "{text}");
+
     // status: every node running and joined, the chaincode committed and served.
     let ((ok, json, stderr), _) = run(&["status", "--json"]);
     assert!(ok, "fabx status failed: {stderr}");
@@ -163,7 +182,7 @@ async fn main_job_on_kubernetes_through_the_cli() {
         assert_eq!(node["state"], "running", "{node}");
         assert_eq!(node["channels"][0]["name"], "channel1", "{node}");
         assert!(
-            node["channels"][0]["height"].as_u64().unwrap() >= 5,
+            node["channels"][0]["height"].as_u64().unwrap() >= 6,
             "{node}"
         );
     }
@@ -453,4 +472,70 @@ async fn limited_kubeconfig(
     let path = dir.join("limited-kubeconfig");
     std::fs::write(&path, serde_norway::to_string(&config).unwrap()).unwrap();
     path
+}
+
+#[tokio::test]
+async fn couchdb_beside_each_peer_answers_rich_queries_on_kubernetes() {
+    const TEST: &str = "couchdb_beside_each_peer_answers_rich_queries_on_kubernetes";
+    const PRIVATECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/privatecc");
+    let _one_at_a_time = CLUSTER.lock().await;
+    let (kubeconfig, client) = match cluster().await {
+        Ok(c) => c,
+        Err(reason) => return common::skipped_without_cluster(TEST, &reason),
+    };
+    let topology = TestNetwork::builder()
+        .orderers(1)
+        .state_database(fabx::topology::StateDatabase::Couchdb)
+        .build()
+        .unwrap();
+    let engine = KubeEngine::connect(Some(&kubeconfig), None, "default")
+        .await
+        .unwrap();
+    let couchdb = topology.couchdb_image().to_string();
+    if !engine.image_on_nodes(&couchdb).await.unwrap() {
+        return common::skipped_without_cluster(
+            TEST,
+            &format!("CouchDB image {couchdb} is not on the cluster's nodes"),
+        );
+    }
+    let choice = EngineChoice {
+        kind: EngineKind::Kubernetes,
+        kubeconfig: Some(kubeconfig),
+        ..Default::default()
+    };
+    let net = TestNetwork::start_on(&choice, topology, &fabx::reporter::Silent)
+        .await
+        .unwrap();
+    let status = net.network().status().await.unwrap();
+    for peer in status
+        .nodes
+        .iter()
+        .filter(|n| n.kind == fabx::topology::NodeKind::Peer)
+    {
+        let db = peer.state_database.as_ref().unwrap();
+        assert_eq!(db.state.as_deref(), Some("running"), "{peer:?}");
+    }
+    net.deploy_dir("privatecc", PRIVATECC, &[]).await.unwrap();
+    for (id, owner) in [("a1", "tom"), ("a2", "ann"), ("a3", "tom")] {
+        net.invoke("privatecc", "createasset", &[id, owner, "red", "1"])
+            .await
+            .unwrap();
+    }
+    let toms = net
+        .query("privatecc", "assetsbyowner", &["tom"])
+        .await
+        .unwrap();
+    let toms: serde_json::Value = serde_json::from_str(&toms).unwrap();
+    let ids: Vec<&str> = toms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a1", "a3"]);
+    let namespace = fabx::engine::kubernetes::object_name(&net.topology().network);
+    let outcome = net.teardown().await.unwrap();
+    assert!(outcome.network_removed, "{outcome:?}");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    assert!(namespaces.get_opt(&namespace).await.unwrap().is_none());
 }

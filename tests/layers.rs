@@ -16,6 +16,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         "harness",
         &["support", "topology", "engine", "artifacts", "network"],
     ),
+    (
+        "ui",
+        &["support", "topology", "engine", "artifacts", "network"],
+    ),
     ("cli", &[]),
 ];
 

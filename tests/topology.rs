@@ -338,3 +338,113 @@ fn the_channels_example_file_loads() {
         ]
     );
 }
+
+#[test]
+fn a_renamed_network_takes_its_prefix_along_unless_the_topology_chose_another() {
+    let isolated = fabx::harness::isolate(Topology::default_topology());
+    let renamed = isolated.clone().renamed("other", "--network").unwrap();
+    assert_eq!(renamed.network, "other");
+    assert_eq!(
+        renamed.container_name("peer0.org1.example.com"),
+        "other-peer0.org1.example.com"
+    );
+    let mut chosen = isolated;
+    chosen.container_prefix = "mine".into();
+    let renamed = chosen.renamed("other", "--network").unwrap();
+    assert_eq!(
+        renamed.container_name("peer0.org1.example.com"),
+        "mine-peer0.org1.example.com"
+    );
+    let plain = Topology::default_topology()
+        .renamed("other", "--network")
+        .unwrap();
+    assert_eq!(plain.container_prefix, "other");
+}
+
+#[test]
+fn state_database_per_network_or_org_and_a_couchdb_per_peer() {
+    use fabx::topology::StateDatabase;
+    let t = Topology::parse(MINIMAL, "t.yaml").unwrap();
+    assert_eq!(t.state_database, StateDatabase::Leveldb);
+    assert!(t.couchdbs().is_empty());
+    // The whole network, one org publishing its CouchDB, another org on LevelDB.
+    let text = MINIMAL
+        .replace("channel: ch", "channel: ch\nstate_database: couchdb")
+        .replace(
+            "peers: [ { name: peer0 } ]",
+            "peers: [ { name: peer0, couchdb_host_port: 5984 }, { name: peer1 } ]",
+        )
+        + "  - { msp_id: BMSP, domain: b.example.com, state_database: leveldb, peers: [ { name: peer0 } ] }\n";
+    let t = Topology::parse(&text, "t.yaml").unwrap();
+    let couchdbs = t.couchdbs();
+    let hosts: Vec<&str> = couchdbs.iter().map(|c| c.host.as_str()).collect();
+    assert_eq!(
+        hosts,
+        ["couchdb.peer0.a.example.com", "couchdb.peer1.a.example.com"]
+    );
+    assert_eq!(couchdbs[0].peer.host, "peer0.a.example.com");
+    assert_eq!(couchdbs[0].host_port, Some(5984));
+    assert_eq!(t.state_database_of("BMSP"), StateDatabase::Leveldb);
+    assert_eq!(t.couchdb_image(), "couchdb:3.4");
+    // A private copy publishes nothing.
+    assert!(t
+        .clone()
+        .isolated()
+        .couchdbs()
+        .iter()
+        .all(|c| c.host_port.is_none()));
+    // Written back, it reads the same.
+    let again = Topology::parse(&serde_norway::to_string(&t).unwrap(), "again.yaml").unwrap();
+    assert_eq!(again.couchdbs(), couchdbs);
+}
+
+#[test]
+fn state_database_mistakes_are_named() {
+    let text = MINIMAL.replace("channel: ch", "channel: ch\nstate_database: mongodb");
+    let message = Topology::parse(&text, "t.yaml").unwrap_err().to_string();
+    assert!(
+        message.starts_with("t.yaml: malformed topology"),
+        "{message}"
+    );
+    assert!(message.contains("mongodb"), "{message}");
+    assert!(
+        message.contains("leveldb") && message.contains("couchdb"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
+    // CouchDB published for an org that has none.
+    let text = MINIMAL.replace(
+        "{ name: peer0 }",
+        "{ name: peer0, couchdb_host_port: 5984 }",
+    );
+    let message = Topology::parse(&text, "t.yaml").unwrap_err().to_string();
+    assert!(
+        message.contains("orgs[0].peers[0].couchdb_host_port") && message.contains("LevelDB"),
+        "{message}"
+    );
+    // A CouchDB port taken by another node.
+    let text = MINIMAL
+        .replace("channel: ch", "channel: ch\nstate_database: couchdb")
+        .replace("{ name: orderer }", "{ name: orderer, host_port: 7050 }")
+        .replace(
+            "{ name: peer0 }",
+            "{ name: peer0, couchdb_host_port: 7050 }",
+        );
+    assert_eq!(invalid(&text).1, "orgs[0].peers[0].couchdb_host_port");
+    let text = MINIMAL.replace("tools: t:1", "couchdb: 'no such'");
+    assert_eq!(invalid(&text).1, "images.couchdb");
+}
+
+#[test]
+fn the_couchdb_example_file_loads() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/network/couchdb.yaml");
+    let t = Topology::load(std::path::Path::new(path)).unwrap();
+    let hosts: Vec<String> = t.couchdbs().into_iter().map(|c| c.host).collect();
+    assert_eq!(
+        hosts,
+        [
+            "couchdb.peer0.org1.example.com",
+            "couchdb.peer0.org2.example.com"
+        ]
+    );
+}

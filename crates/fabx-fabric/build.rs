@@ -18,6 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "common/ledger.proto",
         "peer/query.proto",
         "peer/lifecycle/lifecycle.proto",
+        "peer/transaction.proto",
+        "ledger/rwset/rwset.proto",
+        "ledger/rwset/kvrwset/kv_rwset.proto",
     ];
     let fds = protox::compile(roots, ["protos"])?;
     tonic_prost_build::configure()

@@ -114,6 +114,11 @@ impl Layout {
         self.root.join("restarting")
     }
 
+    /// The CouchDB admin credentials of the network's peers (mode 0600).
+    pub fn couchdb_admin(&self) -> PathBuf {
+        self.root.join("couchdb").join("admin.json")
+    }
+
     /// configtx.yaml of one channel (its member orgs), for Fabric's tools run by users.
     pub fn configtx_of(&self, channel: &str) -> PathBuf {
         self.configtx().join(channel)

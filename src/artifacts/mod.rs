@@ -11,3 +11,4 @@ pub mod crypto;
 pub mod layout;
 pub mod package;
 pub mod scaffold;
+pub mod statedb;

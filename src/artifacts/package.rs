@@ -37,15 +37,17 @@ pub fn validate_label(label: &str) -> Result<(), LabelError> {
 impl Package {
     /// A `ccaas` package whose connection.json points the peer at `address`, in plain text.
     pub fn ccaas(label: &str, address: &str) -> Result<Package, LabelError> {
-        Package::ccaas_tls(label, address, None)
+        Package::ccaas_tls(label, address, None, &[])
     }
 
     /// A `ccaas` package whose connection.json points the peer at `address`, with the
-    /// TLS fields of Fabric's CCaaS documentation (PEM contents, not paths).
+    /// TLS fields of Fabric's CCaaS documentation (PEM contents, not paths), and
+    /// `statedb` (CouchDB index definitions, see [`crate::artifacts::statedb`]) beside it.
     pub fn ccaas_tls(
         label: &str,
         address: &str,
         tls: Option<&ServerTls>,
+        statedb: &[TarFile],
     ) -> Result<Package, LabelError> {
         validate_label(label)?;
         let metadata = serde_json::json!({ "type": "ccaas", "label": label, "path": "" });
@@ -68,11 +70,9 @@ impl Package {
                 })
             }
         };
-        let code = gzip(&tar_of(&[TarFile::new(
-            "connection.json",
-            pretty(&connection),
-            0o644,
-        )]));
+        let mut code = vec![TarFile::new("connection.json", pretty(&connection), 0o644)];
+        code.extend_from_slice(statedb);
+        let code = gzip(&tar_of(&code));
         let bytes = gzip(&tar_of(&[
             TarFile::new("metadata.json", pretty(&metadata), 0o644),
             TarFile::new("code.tar.gz", code, 0o644),

@@ -62,9 +62,15 @@ pub async fn invoke(network: &Network, args: CallArgs, output: &Output) -> Resul
     if output.json() {
         println!(
             "{}",
-            json!({ "command": "invoke", "status": "ok", "chaincode_status": result.status, "payload": result.payload })
+            json!({ "command": "invoke", "status": "ok", "chaincode_status": result.status, "payload": result.payload, "tx_id": result.tx_id, "event": result.event })
         );
-    } else if !result.payload.is_empty() {
+        return Ok(());
+    }
+    output.note(&format!("committed transaction {}", result.tx_id));
+    if let Some(event) = &result.event {
+        output.note(&format!("event {} {}", event.name, event.payload));
+    }
+    if !result.payload.is_empty() {
         println!("{}", result.payload);
     }
     Ok(())

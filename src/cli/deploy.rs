@@ -62,6 +62,10 @@ pub struct DefinitionArgs {
     /// Private data collections: Fabric's collection configuration JSON
     #[arg(long, value_name = "FILE")]
     pub collections_config: Option<PathBuf>,
+    /// A META-INF directory whose statedb/couchdb/indexes/*.json (CouchDB indexes) go
+    /// into the package (default: the chaincode directory's META-INF)
+    #[arg(long, value_name = "DIR")]
+    pub meta_inf: Option<PathBuf>,
 }
 
 impl DefinitionArgs {
@@ -81,6 +85,7 @@ impl DefinitionArgs {
             (None, None) => EndorsementPolicy::ChannelDefault,
         };
         request.collections = self.collections_config;
+        request.meta_inf = self.meta_inf;
         request
     }
 }

@@ -1,5 +1,6 @@
 //! Command-line arguments and dispatch; each command is a small file.
 
+mod blocks;
 mod call;
 mod deploy;
 mod dev;
@@ -8,7 +9,11 @@ mod env;
 mod logs;
 mod new;
 pub mod output;
+mod snapshot;
 mod status;
+mod stop;
+mod tx;
+mod ui;
 mod up;
 
 use anyhow::Result;
@@ -80,6 +85,17 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Stop every container of the network (chaincode servers included), keeping
+    /// ledgers, chaincode and ports; Docker only
+    Stop,
+    /// Start a stopped network again and wait until it is ready, as `up` does
+    Start,
+    /// Write the whole network (topology, state directory, every ledger, chaincode
+    /// deployments) to one archive, pausing the nodes only while ledgers are copied
+    Snapshot(snapshot::SnapshotArgs),
+    /// Bring a network back from a snapshot, here or on another machine (--network NAME
+    /// and --state-dir DIR restore it beside another)
+    Restore(snapshot::RestoreArgs),
     /// Show every node, its container state, its channels and their heights
     Status,
     /// Print `export` lines that make a host `peer` CLI use an org over TLS
@@ -96,6 +112,15 @@ pub enum Command {
     New(new::NewArgs),
     /// Invoke a chaincode function, endorsed by every org on the channel, and wait for the commit
     Invoke(call::CallArgs),
+    /// List a channel's transactions block by block: type, creator, chaincode and
+    /// function, validation code; --follow prints new blocks as they are committed
+    Blocks(blocks::BlocksArgs),
+    /// Show one transaction whole: creator, arguments, endorsers, read and write sets,
+    /// event, response and validation code
+    Tx(tx::TxArgs),
+    /// Serve a live page of the network on 127.0.0.1: nodes and their state, committed
+    /// chaincodes, each channel's blocks as they are committed, a transaction whole
+    Ui(ui::UiArgs),
     /// Query a chaincode function on one org's peer and print the payload
     Query {
         #[command(flatten)]
@@ -108,12 +133,19 @@ pub enum Command {
 
 pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
     // Needs no network.
-    if let Command::New(args) = cli.command {
-        return new::run(args, output);
-    }
+    let command = match cli.command {
+        Command::New(args) => return new::run(args, output),
+        // Its topology is the snapshot's.
+        Command::Restore(args) => return snapshot::restore(&cli.global, args, output).await,
+        command => command,
+    };
     let network = open_network(&cli.global).await?;
-    match cli.command {
+    match command {
         Command::Up => up::run(&network, output).await,
+        Command::Stop => stop::stop(&network, output).await,
+        Command::Start => stop::start(&network, output).await,
+        Command::Snapshot(args) => snapshot::snapshot(&network, args, output).await,
+        Command::Restore(_) => unreachable!("handled before the network is opened"),
         Command::Down { force } => down::run(&network, force, output).await,
         Command::Status => status::run(&network, output).await,
         Command::Logs(args) => logs::run(&network, args, output).await,
@@ -123,6 +155,9 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
         Command::New(_) => unreachable!("handled before the network is opened"),
         Command::Invoke(args) => call::invoke(&network, args, output).await,
         Command::Query { call, org } => call::query(&network, call, org, output).await,
+        Command::Blocks(args) => blocks::run(&network, args, output).await,
+        Command::Tx(args) => tx::run(&network, args, output).await,
+        Command::Ui(args) => ui::run(network, args, output).await,
     }
 }
 

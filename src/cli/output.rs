@@ -110,6 +110,11 @@ impl Output {
         }
     }
 
+    /// A line for the person at the terminal (stderr), beside the command's result.
+    pub fn note(&self, text: &str) {
+        self.line(text.to_string());
+    }
+
     pub fn error(&self, error: &anyhow::Error) {
         if self.mode == Mode::Json {
             let summary = serde_json::json!({ "status": "failed", "error": error.to_string() });

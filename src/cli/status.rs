@@ -12,7 +12,14 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
         println!("network {} is not up", status.network);
         return Ok(());
     }
-    println!("network {} on {}", status.network, status.engine);
+    let state = match status.state {
+        fabx::network::NetworkState::Stopped => "stopped (`fabx start` starts it again)",
+        fabx::network::NetworkState::PartlyRunning => {
+            "partly running (`fabx start` starts the rest)"
+        }
+        other => other.as_str(),
+    };
+    println!("network {} on {}: {state}", status.network, status.engine);
     if let Some(storage) = &status.storage {
         println!("ledgers in {storage}");
     }
@@ -43,6 +50,23 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
             node.msp_id,
             node.state
         );
+        // A peer's CouchDB on the line after it; LevelDB lives inside the peer.
+        if let Some(db) = &node.state_database {
+            if db.database == fabx::topology::StateDatabase::Couchdb {
+                let addresses = match db.addresses.is_empty() {
+                    true => "-".to_string(),
+                    false => db.addresses.join(" "),
+                };
+                println!(
+                    "{:<32} {:<8} {:<12} {:<9} {addresses:<34} state database of {}",
+                    db.container.as_deref().unwrap_or("-"),
+                    "couchdb",
+                    node.msp_id,
+                    db.state.as_deref().unwrap_or("-"),
+                    node.host
+                );
+            }
+        }
     }
     for other in &status.others {
         println!(

@@ -5,10 +5,16 @@ use fabx::Network;
 use serde_json::json;
 
 pub async fn run(network: &Network, output: &Output) -> Result<()> {
-    let topology = &network.topology;
-    let channels: Vec<String> = topology.channels().into_iter().map(|c| c.name).collect();
     let outcome = network.up(output).await;
     let outcome = output.finish_steps(outcome)?;
+    print(network, outcome, "up", output);
+    Ok(())
+}
+
+/// The summary of `up` or `start`.
+pub fn print(network: &Network, outcome: UpOutcome, command: &str, output: &Output) {
+    let topology = &network.topology;
+    let channels: Vec<String> = topology.channels().into_iter().map(|c| c.name).collect();
     match outcome {
         UpOutcome::Started { nodes, elapsed } => output.summary(
             &format!(
@@ -37,20 +43,19 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
                 elapsed.as_secs_f64()
             ),
             json!({
-                "command": "up", "status": "restarted", "network": topology.network,
+                "command": command, "status": "restarted", "network": topology.network,
                 "started": containers, "duration_ms": elapsed.as_millis() as u64,
             }),
         ),
         UpOutcome::AlreadyUp { containers } => output.summary(
             &format!(
-                "network {} is already up ({containers} containers); `fabx down` removes it",
+                "network {} is already up ({containers} containers); `fabx stop` stops it, `fabx down` removes it",
                 topology.network
             ),
             json!({
-                "command": "up", "status": "already_up", "network": topology.network,
+                "command": command, "status": "already_up", "network": topology.network,
                 "containers": containers,
             }),
         ),
     }
-    Ok(())
 }

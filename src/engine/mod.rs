@@ -123,6 +123,32 @@ pub trait Engine: Send + Sync + 'static {
         name.to_string()
     }
 
+    /// Stops a workload's processes, keeping it and its data; a stopped or absent one is
+    /// not an error. Only Docker can (a cluster would scale to zero instead).
+    async fn stop(&self, name: &str) -> Result<()> {
+        Err(docker_only(&format!("stopping {name}")))
+    }
+    /// Freezes (`paused`) or thaws every process of a running workload. Only Docker can.
+    async fn set_paused(&self, name: &str, _paused: bool) -> Result<()> {
+        Err(docker_only(&format!("pausing {name}")))
+    }
+    /// A directory of a workload (running, paused or stopped) as a tar archive.
+    async fn download_tar(&self, name: &str, path: &str) -> Result<Vec<u8>> {
+        Err(docker_only(&format!("copying {path} out of {name}")))
+    }
+    /// Unpacks a tar archive into a directory of a created (not yet started) workload.
+    async fn upload_tar(&self, name: &str, dir: &str, _archive: Vec<u8>) -> Result<()> {
+        Err(docker_only(&format!("copying into {name}:{dir}")))
+    }
+    /// Images in Docker's save format.
+    async fn save_images(&self, _images: &[String]) -> Result<Vec<u8>> {
+        Err(docker_only("saving images"))
+    }
+    /// Loads images saved by [`Engine::save_images`].
+    async fn load_images(&self, _archive: Vec<u8>) -> Result<()> {
+        Err(docker_only("loading images"))
+    }
+
     async fn exec(&self, name: &str, cmd: &[String], env: &[String]) -> Result<ExecOutput>;
     /// Puts files into a directory of a running workload.
     async fn upload(&self, name: &str, dir: &str, files: &[UploadFile]) -> Result<()>;
@@ -138,6 +164,13 @@ pub trait Engine: Send + Sync + 'static {
     async fn reach(&self, name: &str, port: u16) -> Result<SocketAddr>;
     /// `host:port` where other programs on this machine reach `port` of a workload.
     async fn client_address(&self, name: &str, port: u16) -> Result<String>;
+}
+
+fn docker_only(what: &str) -> EngineError {
+    EngineError::DockerOnly {
+        what: what.to_string(),
+        instead: "use --engine docker".into(),
+    }
 }
 
 /// A shared handle to an engine.

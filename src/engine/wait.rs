@@ -80,6 +80,90 @@ pub async fn await_reachable(
     Ok(engine.exec(&target.from, &command, &[]).await?.success())
 }
 
+/// A server in a container that answers an HTTP GET with a body containing `needle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpCondition {
+    /// What the condition means, for messages.
+    pub name: &'static str,
+    pub port: u16,
+    pub path: &'static str,
+    pub needle: &'static str,
+}
+
+/// CouchDB is up: `GET /_up` (which needs no credentials) says so.
+pub const COUCHDB_UP: HttpCondition = HttpCondition {
+    name: "CouchDB up",
+    port: crate::topology::ports::COUCHDB,
+    path: "/_up",
+    needle: r#""status":"ok""#,
+};
+
+/// Waits until `condition` holds in `container`, asked from inside it every 100 ms
+/// (bash's /dev/tcp: the image needs bash, no curl), at most `timeout`. The whole wait is
+/// one exec; a container that stops first fails at once with its last log lines.
+pub async fn await_http(
+    engine: &dyn Engine,
+    container: &str,
+    condition: HttpCondition,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    let tries = (timeout.as_millis() / 100).max(1);
+    let script = format!(
+        r#"i=0; while [ $i -lt {tries} ]; do
+  r=$( (exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && cat <&3) 2>/dev/null )
+  case "$r" in *'{needle}'*) exit 0;; esac
+  i=$((i+1)); sleep 0.1
+done
+printf '%s' "$r"; exit {GAVE_UP}"#,
+        port = condition.port,
+        path = condition.path,
+        needle = condition.needle,
+    );
+    let command = ["bash".to_string(), "-c".to_string(), script];
+    let asked = crate::support::profile::timed(
+        || format!("wait for {} in {container}", condition.name),
+        engine.exec(container, &command, &[]),
+    )
+    .await;
+    let (last, gave_up) = match asked {
+        Ok(out) if out.success() => return Ok(()),
+        Ok(out) => (
+            out.stdout.lines().next().unwrap_or("no answer").to_string(),
+            out.exit_code == GAVE_UP,
+        ),
+        Err(e) => (e.to_string(), false),
+    };
+    if !gave_up {
+        // The wait was cut short: a container whose process ends takes the exec with it,
+        // and Docker may still call it running for a moment; let it settle (bounded).
+        let _ = tokio::time::timeout(SETTLE, engine.await_exit(container)).await;
+    }
+    let state = engine.state(container).await.ok().flatten();
+    let tail = tail(engine, container).await;
+    let container = engine.describe(container).await;
+    match state.as_deref() {
+        Some("running") => Err(WaitError::NoAnswer {
+            container,
+            condition: condition.name,
+            path: condition.path,
+            timeout,
+            last,
+            tail,
+        }),
+        other => Err(WaitError::Stopped {
+            container,
+            condition: condition.name,
+            state: other.unwrap_or("removed").to_string(),
+            tail,
+        }),
+    }
+}
+
+/// The exit code of [`await_http`]'s script when it asked `timeout` long, in vain.
+const GAVE_UP: i64 = 3;
+/// How long a container whose wait was cut short may take to be reported stopped.
+const SETTLE: Duration = Duration::from_secs(5);
+
 /// How many log lines an error carries.
 const TAIL_LINES: usize = 12;
 
@@ -98,6 +182,15 @@ pub enum WaitError {
         container: String,
         condition: &'static str,
         state: String,
+        tail: String,
+    },
+    #[error("{container} did not reach '{condition}' within {}s (GET {path} last answered: {last}); its last log lines:\n{tail}", .timeout.as_secs())]
+    NoAnswer {
+        container: String,
+        condition: &'static str,
+        path: &'static str,
+        timeout: Duration,
+        last: String,
         tail: String,
     },
     #[error("cannot follow the logs of {container}: {reason}")]

@@ -11,6 +11,7 @@ use crate::network::invoke::InvokeResult;
 use crate::support::profile::timed;
 use crate::support::retry::{retry, retry_judged, Backoff, Judged, RETRY_BOUND};
 use crate::topology::{ports, Node};
+use fabx_fabric::ledger;
 use fabx_fabric::protos::protos::{ProposalResponse, TxValidationCode};
 use fabx_fabric::system::SystemQuery;
 use fabx_fabric::transient::DIAL_FAILURES;
@@ -24,14 +25,14 @@ const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 impl Network {
     /// The org admin of `node`'s org, as fabx's gRPC client identity.
-    fn admin_identity(&self, node: &Node) -> Result<ClientIdentity> {
+    pub(super) fn admin_identity(&self, node: &Node) -> Result<ClientIdentity> {
         let dir = self.layout.user_dir(node.kind, &node.domain, "Admin");
         Ok(ClientIdentity::from_user_dir(&node.msp_id, &dir)?)
     }
 
     /// A TLS connection to `node`'s `port` (its published address), trusting its org's
     /// TLS CA; retried while the node cannot be reached.
-    async fn connect_to(
+    pub(super) async fn connect_to(
         &self,
         node: &Node,
         port: u16,
@@ -215,6 +216,8 @@ impl Network {
                 Ok(InvokeResult {
                     status: response.status as u32,
                     payload: String::from_utf8_lossy(&response.payload).into_owned(),
+                    tx_id: proposal.tx_id.clone(),
+                    event: ledger::endorsed_event(&submitter.host, &endorsed[0].1)?,
                 })
             }
             TxValidationCode::EndorsementPolicyFailure => Err(self

@@ -73,9 +73,15 @@ pub enum Error {
         output: String,
     },
     #[error(transparent)]
+    Snapshot(#[from] crate::network::snapshot::SnapshotError),
+    #[error(transparent)]
     ChaincodeImage(#[from] crate::network::deploy::image::ChaincodeImageError),
     #[error(transparent)]
     Label(#[from] crate::artifacts::package::LabelError),
+    #[error(transparent)]
+    Statedb(#[from] crate::artifacts::statedb::StatedbError),
+    #[error("{path} does not hold the network's CouchDB admin ({reason}); run `fabx down`, then `fabx up`, for a fresh network")]
+    CouchDbAdmin { path: PathBuf, reason: String },
     #[error("chaincode directory {dir} not found (put the chaincode in chaincode/{name}, or give --path DIR or --image IMAGE)")]
     UnknownChaincode { name: String, dir: PathBuf },
     /// Input fabx cannot use: `problem` says what is wrong with it, `fix` what to give.
@@ -100,7 +106,7 @@ pub enum Error {
         expected: String,
         installed: String,
     },
-    #[error("Fabric image {image} is not present locally, and {variable}=1 makes that a failure instead of a skip (build or load the image, or unset {variable})")]
+    #[error("image {image} is not present locally, and {variable}=1 makes that a failure instead of a skip (build or load the image, or unset {variable})")]
     FabricRequired {
         image: String,
         variable: &'static str,

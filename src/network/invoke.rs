@@ -11,6 +11,10 @@ use fabx_fabric::Invocation;
 pub struct InvokeResult {
     pub status: u32,
     pub payload: String,
+    /// The committed transaction's ID (`fabx tx` shows it).
+    pub tx_id: String,
+    /// The event the chaincode set, as the transaction emitted it.
+    pub event: Option<fabx_fabric::ledger::ChaincodeEvent>,
 }
 
 /// A chaincode call: the peer CLI's constructor JSON.

@@ -130,6 +130,30 @@ fn still_named(path: &Path, file: &File) -> bool {
     }
 }
 
+/// What a state directory holds besides the lock file of the command that holds it.
+pub(crate) fn entries_but_lock(root: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    Ok(root
+        .read_dir()
+        .map_err(|source| Error::io("read", root, source))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() != LOCK_FILE)
+        .collect())
+}
+
+/// Removes `entries` (files or whole directories).
+pub(crate) fn remove_entries(entries: Vec<std::fs::DirEntry>) -> Result<()> {
+    for entry in entries {
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|source| Error::io("remove", &path, source))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub struct LogLine {
 }
 
 impl Network {
-    /// The logs of the node with host name `name` (`peer0.org1.example.com`), or of every
+    /// The logs of the node (or CouchDB) with host name `name` (`peer0.org1.example.com`), or of every
     /// container of the chaincode `name`, each line with its org. With `follow`, goes on
     /// until the containers stop.
     pub async fn logs(
@@ -23,14 +23,20 @@ impl Network {
         tail: Option<usize>,
         follow: bool,
     ) -> Result<BoxStream<'static, Result<LogLine>>> {
-        let sources: Vec<(String, String)> = if self.topology.nodes().iter().any(|n| n.host == name)
-        {
+        // Nodes, and a peer's CouchDB (`couchdb.peer0.org1.example.com`).
+        let hosts: Vec<String> = self
+            .topology
+            .nodes()
+            .into_iter()
+            .map(|n| n.host)
+            .chain(self.topology.couchdbs().into_iter().map(|c| c.host))
+            .collect();
+        let sources: Vec<(String, String)> = if hosts.iter().any(|h| h == name) {
             vec![(String::new(), self.topology.container_name(name))]
         } else {
             self.chaincode_containers(name).await?
         };
         if sources.is_empty() {
-            let nodes: Vec<String> = self.topology.nodes().into_iter().map(|n| n.host).collect();
             return Err(Error::BadInput {
                 problem: format!(
                     "network {} has no node or deployed chaincode named {name:?}",
@@ -38,7 +44,7 @@ impl Network {
                 ),
                 fix: format!(
                     "give a node ({}) or the name of a deployed chaincode",
-                    nodes.join(", ")
+                    hosts.join(", ")
                 ),
             });
         }

@@ -13,7 +13,7 @@ use crate::engine::wait::{
 use crate::engine::{EngineKind, Workload};
 use crate::network::error::{Error, Result};
 use crate::support::reporter::{step, Reporter};
-use crate::topology::{Node, NodeKind};
+use crate::topology::{CouchDb, Node, NodeKind};
 use futures_util::future::{join_all, try_join_all};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -47,11 +47,14 @@ impl Network {
             ));
         }
         // Every node must exist and be running or startable.
+        let couchdbs = self.topology.couchdbs();
         let expected: Vec<(String, String)> = self
             .topology
             .nodes()
             .iter()
-            .map(|n| (self.topology.container_name(&n.host), n.host.clone()))
+            .map(|n| &n.host)
+            .chain(couchdbs.iter().map(|c| &c.host))
+            .map(|host| (self.topology.container_name(host), host.clone()))
             .collect();
         let mut stopped = Vec::new();
         for (container, what) in &expected {
@@ -88,7 +91,28 @@ impl Network {
             .into_iter()
             .filter(|n| stopped.contains(&self.topology.container_name(&n.host)))
             .collect();
+        let stopped_couchdb =
+            |c: &&CouchDb| stopped.contains(&self.topology.container_name(&c.host));
+        let restart_couchdb = |couchdb: CouchDb| async move {
+            let name = format!("start {} again", couchdb.host);
+            step(reporter, &name, self.restart_couchdb(&couchdb)).await
+        };
+        // A CouchDB whose peer runs comes back on its own; the others before their peer,
+        // which opens its state database when it starts.
+        let lone = couchdbs
+            .iter()
+            .filter(stopped_couchdb)
+            .filter(|c| !stopped_nodes.contains(&c.peer));
+        try_join_all(lone.cloned().map(restart_couchdb)).await?;
+        let (couchdbs, stopped_couchdb) = (&couchdbs, &stopped_couchdb);
         let restarts = stopped_nodes.iter().map(|node| async move {
+            let couchdb = couchdbs
+                .iter()
+                .filter(stopped_couchdb)
+                .find(|c| c.peer == *node);
+            if let Some(couchdb) = couchdb {
+                restart_couchdb(couchdb.clone()).await?;
+            }
             step(
                 reporter,
                 &format!("start {} again", node.host),
@@ -122,6 +146,15 @@ impl Network {
             self.await_gossip_membership(),
         )
         .await?;
+        // Applications call the chaincodes the moment `up` (or `start`) returns.
+        for deployment in self.deployments()? {
+            step(
+                reporter,
+                &format!("wait for endorsement plans of {}", deployment.name),
+                self.await_endorsement_plans(&deployment.channel, &deployment.name),
+            )
+            .await?;
+        }
         let mut containers = stopped;
         containers.extend(chaincode);
         Ok(UpOutcome::Restarted {

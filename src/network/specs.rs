@@ -4,12 +4,17 @@ use crate::artifacts::layout::{container, Layout};
 use crate::engine::spec::{
     Bind, WorkloadSpec, LABEL_HOST, LABEL_MANAGED, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE, MANAGED,
 };
-use crate::topology::{ports, Node, NodeKind, Topology};
+use crate::network::couchdb::CouchDbAdmin;
+use crate::topology::{ports, CouchDb, Node, NodeKind, Topology};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Where Fabric's images keep a node's ledger (a VOLUME in their Dockerfiles).
 pub const DATA_DIR: &str = "/var/hyperledger/production";
+/// Where CouchDB's image keeps its databases (a VOLUME in its Dockerfile).
+pub const COUCHDB_DATA_DIR: &str = "/opt/couchdb/data";
+/// The role label of CouchDB containers.
+pub const ROLE_COUCHDB: &str = "couchdb";
 
 /// Labels every object of the network carries.
 pub fn labels(topology: &Topology, role: &str) -> HashMap<String, String> {
@@ -240,5 +245,29 @@ fn peer_spec(topology: &Topology, layout: &Layout, node: &Node) -> WorkloadSpec 
         ports: vec![ports::PEER, ports::PEER_CHAINCODE, ports::PEER_OPERATIONS],
         files: vec![],
         data_dir: Some(DATA_DIR.into()),
+    }
+}
+
+/// The CouchDB container of a peer: labelled with the peer's org, reachable in the
+/// network under its host name, published on the host only when the topology asks.
+pub fn couchdb_spec(topology: &Topology, couchdb: &CouchDb, admin: &CouchDbAdmin) -> WorkloadSpec {
+    let mut labels = labels(topology, ROLE_COUCHDB);
+    labels.insert(LABEL_HOST.into(), couchdb.host.clone());
+    labels.insert(LABEL_MSP.into(), couchdb.peer.msp_id.clone());
+    WorkloadSpec {
+        name: topology.container_name(&couchdb.host),
+        image: topology.couchdb_image().to_string(),
+        env: admin.server_env(),
+        labels,
+        network: topology.network.clone(),
+        aliases: vec![couchdb.host.clone()],
+        host_ports: couchdb
+            .host_port
+            .map(|port| vec![(ports::COUCHDB, port)])
+            .unwrap_or_default(),
+        host_ip: topology.host_ip().to_string(),
+        ports: vec![ports::COUCHDB],
+        data_dir: Some(COUCHDB_DATA_DIR.into()),
+        ..WorkloadSpec::default()
     }
 }

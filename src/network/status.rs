@@ -8,7 +8,8 @@ use super::Network;
 use crate::engine::spec::{LABEL_HOST, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE};
 use crate::network::deploy::servers::LABEL_PACKAGE_ID;
 use crate::network::error::{Error, Result};
-use crate::topology::{Node, NodeKind};
+use crate::network::specs::ROLE_COUCHDB;
+use crate::topology::{couchdb_host, Node, NodeKind, StateDatabase};
 use fabx_fabric::system;
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -30,15 +31,81 @@ pub struct NodeStatus {
     /// Where applications and host CLIs reach it: published `host:port`s.
     pub addresses: Vec<String>,
     pub channels: Vec<ChannelInfo>,
+    /// A peer's world state database (None for an orderer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_database: Option<StateDbStatus>,
     /// Why channels could not be read, if they could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// Where a peer keeps its world state, and for CouchDB its container.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StateDbStatus {
+    pub database: StateDatabase,
+    /// The CouchDB container (None for LevelDB, inside the peer; or when it is missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The CouchDB container's state, `missing` when the topology has one and the
+    /// engine does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Published `host:port` of CouchDB, when the topology asks for one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+}
+
+/// The network as a whole.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkState {
+    /// No node exists.
+    Absent,
+    /// Every node runs.
+    Running,
+    /// No node runs (`fabx stop`, a Docker restart): `fabx start` starts it again.
+    Stopped,
+    /// Some nodes run, some do not.
+    PartlyRunning,
+}
+
+impl NetworkState {
+    /// From each node's state, and each CouchDB's.
+    fn of(nodes: &[NodeStatus]) -> NetworkState {
+        let states: Vec<&str> = nodes
+            .iter()
+            .map(|n| n.state.as_str())
+            .chain(
+                nodes
+                    .iter()
+                    .filter_map(|n| n.state_database.as_ref()?.state.as_deref()),
+            )
+            .collect();
+        let running = states.iter().filter(|s| **s == "running").count();
+        match (nodes.len(), running) {
+            (0, _) => NetworkState::Absent,
+            (_, running) if running == states.len() => NetworkState::Running,
+            (_, 0) => NetworkState::Stopped,
+            _ => NetworkState::PartlyRunning,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkState::Absent => "absent",
+            NetworkState::Running => "running",
+            NetworkState::Stopped => "stopped",
+            NetworkState::PartlyRunning => "partly running",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NetworkStatus {
     pub network: String,
+    /// Whether the network's nodes exist (running or not); see `state`.
     pub up: bool,
+    pub state: NetworkState,
     pub nodes: Vec<NodeStatus>,
     /// Other containers of the network: chaincode servers.
     pub others: Vec<OtherContainer>,
@@ -72,7 +139,30 @@ impl Network {
             .await?;
         let mut nodes = Vec::new();
         let mut others = Vec::new();
-        for c in &containers {
+        let couchdbs: Vec<&crate::engine::Workload> = containers
+            .iter()
+            .filter(|c| c.labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_COUCHDB))
+            .collect();
+        let state_database = |peer: &Node| {
+            let database = self.topology.state_database_of(&peer.msp_id);
+            let host = couchdb_host(&peer.host);
+            let container = couchdbs
+                .iter()
+                .find(|c| c.labels.get(LABEL_HOST) == Some(&host));
+            StateDbStatus {
+                database,
+                container: container.map(|c| c.name.clone()),
+                state: match (database, container) {
+                    (StateDatabase::Leveldb, None) => None,
+                    (_, Some(c)) => Some(c.state.clone()),
+                    (StateDatabase::Couchdb, None) => Some("missing".into()),
+                },
+                addresses: container
+                    .map(|c| published_addresses(c))
+                    .unwrap_or_default(),
+            }
+        };
+        for c in containers.iter().filter(|c| !couchdbs.contains(c)) {
             let labels = c.labels.clone();
             let container = c.name.clone();
             let state = c.state.clone();
@@ -102,6 +192,7 @@ impl Network {
             let addresses = published_addresses(c);
             nodes.push((node, container, state, addresses));
         }
+        let state_database = &state_database;
         let statuses = join_all(nodes.into_iter().map(
             |(node, container, state, addresses)| async move {
                 let channels = if state == "running" {
@@ -113,6 +204,7 @@ impl Network {
                     Ok(c) => (c, None),
                     Err(e) => (vec![], Some(e.to_string())),
                 };
+                let state_database = (node.kind == NodeKind::Peer).then(|| state_database(&node));
                 NodeStatus {
                     host: node.host,
                     kind: node.kind,
@@ -121,6 +213,7 @@ impl Network {
                     state,
                     addresses,
                     channels,
+                    state_database,
                     error,
                 }
             },
@@ -146,6 +239,7 @@ impl Network {
         Ok(NetworkStatus {
             network: name.clone(),
             up: !statuses.is_empty(),
+            state: NetworkState::of(&statuses),
             nodes: statuses,
             others,
             channels,
@@ -209,4 +303,51 @@ fn published_addresses(c: &crate::engine::Workload) -> Vec<String> {
     addresses.sort();
     addresses.dedup();
     addresses
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(state: &str) -> NodeStatus {
+        NodeStatus {
+            host: "peer0.org1.example.com".into(),
+            kind: NodeKind::Peer,
+            msp_id: "Org1MSP".into(),
+            container: "c".into(),
+            state: state.into(),
+            addresses: vec![],
+            channels: vec![],
+            state_database: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_network_is_stopped_only_when_no_node_runs() {
+        let of =
+            |states: &[&str]| NetworkState::of(&states.iter().map(|s| node(s)).collect::<Vec<_>>());
+        assert_eq!(of(&[]), NetworkState::Absent);
+        assert_eq!(of(&["running", "running"]), NetworkState::Running);
+        assert_eq!(of(&["exited", "created"]), NetworkState::Stopped);
+        assert_eq!(of(&["running", "exited"]), NetworkState::PartlyRunning);
+        // A stopped CouchDB under running peers: partly running.
+        let mut peer = node("running");
+        peer.state_database = Some(StateDbStatus {
+            database: StateDatabase::Couchdb,
+            container: Some("couch".into()),
+            state: Some("exited".into()),
+            addresses: vec![],
+        });
+        assert_eq!(
+            NetworkState::of(&[peer.clone()]),
+            NetworkState::PartlyRunning
+        );
+        peer.state_database.as_mut().unwrap().state = Some("running".into());
+        assert_eq!(NetworkState::of(&[peer]), NetworkState::Running);
+        assert_eq!(
+            serde_json::to_value(NetworkState::PartlyRunning).unwrap(),
+            "partly_running"
+        );
+    }
 }

@@ -16,13 +16,14 @@ use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR, MANAGED
 use crate::engine::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::engine::{EngineKind, NodeService, WorkloadSpec};
 use crate::network::calls::retrying;
+use crate::network::couchdb::CouchDbAdmin;
 use crate::network::error::{Error, Result};
-use crate::network::lock::{StateLock, LOCK_FILE, LOCK_WAIT};
+use crate::network::lock::{entries_but_lock, remove_entries, StateLock, LOCK_WAIT};
 use crate::network::specs::{labels, node_spec};
 use crate::support::gate::Gate;
 use crate::support::profile::timed;
 use crate::support::reporter::{step, step_with, Reporter};
-use crate::topology::{Consensus, Node, NodeKind, Topology};
+use crate::topology::{couchdb_host, Consensus, Node, NodeKind, Topology};
 use fabx_fabric::participation::ParticipationClient;
 use futures_util::future::{join3, join_all, try_join_all};
 use std::collections::HashMap;
@@ -96,9 +97,15 @@ impl Network {
     /// Fabric release fit for the consensus type, host ports free. Returns the topology
     /// with the host ports to publish (a taken port that the topology did not pin is
     /// replaced by a free one) and the Fabric release the channel is made for.
-    async fn preflight(&self, reporter: &dyn Reporter) -> Result<(Topology, FabricMajor)> {
+    pub(super) async fn preflight(
+        &self,
+        reporter: &dyn Reporter,
+    ) -> Result<(Topology, FabricMajor)> {
         let images = &self.topology.images;
-        let mut wanted = vec![&images.orderer, &images.peer];
+        let mut wanted = vec![images.orderer.as_str(), images.peer.as_str()];
+        if !self.topology.couchdbs().is_empty() {
+            wanted.push(self.topology.couchdb_image());
+        }
         wanted.dedup();
         step_with(reporter, "check images", |id| async move {
             try_join_all(wanted.into_iter().map(|image| async move {
@@ -163,7 +170,9 @@ impl Network {
         }
         for org in &mut topology.orgs {
             for p in &mut org.peers {
-                choose(&mut p.host_port, format!("{}.{}", p.name, org.domain))?;
+                let host = format!("{}.{}", p.name, org.domain);
+                choose(&mut p.host_port, host.clone())?;
+                choose(&mut p.couchdb_host_port, couchdb_host(&host))?;
             }
         }
         Ok(topology)
@@ -226,16 +235,20 @@ impl Network {
                 .for_each(Gate::fail);
         };
         let nodes = self.topology.nodes().into_iter().map(|node| async move {
-            let mut spec = node_spec(&self.topology, &self.layout, &node);
-            if node.kind == NodeKind::Peer && self.engine.kind() == EngineKind::Docker {
-                spec.binds.push(crate::engine::Bind {
-                    host: self.layout.packages().display().to_string(),
-                    container: crate::artifacts::layout::container::PACKAGES.into(),
-                    read_only: true,
-                });
-            }
             let result = async {
-                step(reporter, &format!("start {}", node.host), self.start(&spec)).await?;
+                // A peer's CouchDB serves before the peer starts: the peer opens its
+                // state database at start and gives up after a few tries.
+                if let Some(couchdb) = self.topology.couchdb_of(&node) {
+                    let name = format!("start {}", couchdb.host);
+                    step(reporter, &name, self.run_couchdb(&couchdb)).await?;
+                }
+                let spec = self.node_workload(&node)?;
+                step(
+                    reporter,
+                    &format!("start {}", node.host),
+                    self.run_node(&spec),
+                )
+                .await?;
                 if node.kind == NodeKind::Orderer
                     && !self.await_orderers_serving(&node, orderers_serving).await?
                 {
@@ -311,6 +324,9 @@ impl Network {
         let layout = self.layout.clone();
         tokio::task::spawn_blocking(move || -> Result<ChannelBlocks> {
             crypto::generate(&topology, &layout)?;
+            if !topology.couchdbs().is_empty() {
+                CouchDbAdmin::create(&layout)?;
+            }
             let mut blocks = ChannelBlocks::new();
             for spec in topology.channels() {
                 let view = topology
@@ -358,8 +374,26 @@ impl Network {
         Ok(())
     }
 
-    /// The Docker network, or the namespace with a Service per node.
-    async fn create_space(&self) -> Result<()> {
+    /// A node's workload: its spec (a peer's with its CouchDB settings), and on Docker a
+    /// peer reads the packages fabx writes.
+    pub(super) fn node_workload(&self, node: &Node) -> Result<WorkloadSpec> {
+        let mut spec = node_spec(&self.topology, &self.layout, node);
+        if let Some(couchdb) = self.topology.couchdb_of(node) {
+            spec.env
+                .extend(CouchDbAdmin::load(&self.layout)?.peer_env(&couchdb));
+        }
+        if node.kind == NodeKind::Peer && self.engine.kind() == EngineKind::Docker {
+            spec.binds.push(crate::engine::Bind {
+                host: self.layout.packages().display().to_string(),
+                container: crate::artifacts::layout::container::PACKAGES.into(),
+                read_only: true,
+            });
+        }
+        Ok(spec)
+    }
+
+    /// The Docker network, or the namespace with a Service per node (and CouchDB).
+    pub(super) async fn create_space(&self) -> Result<()> {
         let mut labels = labels(&self.topology, "network");
         let root = super::owner::state_dir_identity(self.layout.root());
         labels.insert(LABEL_STATE_DIR.into(), root.display().to_string());
@@ -372,6 +406,11 @@ impl Network {
                 host: node.host.clone(),
                 ports: node_spec(&self.topology, &self.layout, node).ports,
             })
+            .chain(self.topology.couchdbs().into_iter().map(|c| NodeService {
+                workload: self.topology.container_name(&c.host),
+                host: c.host,
+                ports: vec![crate::topology::ports::COUCHDB],
+            }))
             .collect();
         Ok(self
             .engine
@@ -379,7 +418,7 @@ impl Network {
             .await?)
     }
 
-    async fn start(&self, spec: &WorkloadSpec) -> Result<()> {
+    async fn run_node(&self, spec: &WorkloadSpec) -> Result<()> {
         self.engine.create(spec).await?;
         Ok(self.engine.start(&spec.name).await?)
     }
@@ -463,12 +502,7 @@ impl Network {
 /// Empties a state directory left from an earlier network (only one fabx marked as its
 /// own), keeping the lock this command holds.
 fn clear_state_dir(root: &Path) -> Result<()> {
-    let entries: Vec<_> = root
-        .read_dir()
-        .map_err(|source| Error::io("read", root, source))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name() != LOCK_FILE)
-        .collect();
+    let entries = entries_but_lock(root)?;
     if entries.is_empty() {
         return Ok(());
     }
@@ -477,16 +511,7 @@ fn clear_state_dir(root: &Path) -> Result<()> {
             path: root.to_path_buf(),
         });
     }
-    for entry in entries {
-        let path = entry.path();
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.map_err(|source| Error::io("remove", &path, source))?;
-    }
-    Ok(())
+    remove_entries(entries)
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {

@@ -25,22 +25,46 @@ impl TarFile {
 
 /// A tar archive of `files`, in their order.
 pub fn tar_of(files: &[TarFile]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
+    let mut writer = TarWriter::new(Vec::new());
     for file in files {
+        writer
+            .append(&file.name, file.mode, file.contents.as_slice())
+            .expect("writing a tar archive to memory cannot fail");
+    }
+    writer
+        .finish()
+        .expect("writing a tar archive to memory cannot fail")
+}
+
+/// Writes an archive entry by entry into any writer (a file, a compressor), with the
+/// same fixed metadata as [`tar_of`].
+pub struct TarWriter<W: std::io::Write> {
+    builder: tar::Builder<W>,
+}
+
+impl<W: std::io::Write> TarWriter<W> {
+    pub fn new(out: W) -> TarWriter<W> {
+        TarWriter {
+            builder: tar::Builder::new(out),
+        }
+    }
+
+    /// Appends a file read from `contents` (its whole length, known in advance).
+    pub fn append(&mut self, name: &str, mode: u32, contents: &[u8]) -> std::io::Result<()> {
         let mut header = tar::Header::new_gnu();
-        header.set_size(file.contents.len() as u64);
-        header.set_mode(file.mode);
+        header.set_size(contents.len() as u64);
+        header.set_mode(mode);
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
         header.set_cksum();
-        builder
-            .append_data(&mut header, &file.name, file.contents.as_slice())
-            .expect("writing a tar archive to memory cannot fail");
+        self.builder.append_data(&mut header, name, contents)
     }
-    builder
-        .into_inner()
-        .expect("writing a tar archive to memory cannot fail")
+
+    /// Ends the archive and gives the writer back.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.builder.into_inner()
+    }
 }
 
 /// A tar archive of the tree under `dir` as it is on disk (a build context), symlinks

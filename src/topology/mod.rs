@@ -59,6 +59,11 @@ pub struct Topology {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub channels: Vec<ChannelSpec>,
     pub images: Images,
+    /// Where peers keep their world state: `leveldb` (the default, inside the peer) or
+    /// `couchdb` (a CouchDB container beside each peer, for rich queries). An org may
+    /// choose its own.
+    #[serde(default, skip_serializing_if = "StateDatabase::is_leveldb")]
+    pub state_database: StateDatabase,
     pub orderer_org: OrdererOrg,
     pub orgs: Vec<PeerOrg>,
     #[serde(default)]
@@ -117,6 +122,36 @@ pub struct Images {
     /// orderers are joined through their admin API). Accepted so older files still load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<String>,
+    /// CouchDB for peers whose state database is CouchDB (default `couchdb:3.4`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub couchdb: Option<String>,
+}
+
+/// The CouchDB image peers use unless `images.couchdb` says otherwise.
+pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4";
+
+/// A peer's world state database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateDatabase {
+    /// Fabric's default, embedded in the peer: keys, ranges, no queries by content.
+    #[default]
+    Leveldb,
+    /// A CouchDB container per peer: JSON values queried by content (Mango selectors).
+    Couchdb,
+}
+
+impl StateDatabase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateDatabase::Leveldb => "leveldb",
+            StateDatabase::Couchdb => "couchdb",
+        }
+    }
+
+    fn is_leveldb(&self) -> bool {
+        *self == StateDatabase::Leveldb
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +178,9 @@ pub struct PeerOrg {
     pub msp_id: String,
     pub domain: String,
     pub peers: Vec<PeerNode>,
+    /// This org's peers' state database, instead of the network's `state_database`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_database: Option<StateDatabase>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +188,21 @@ pub struct PeerOrg {
 pub struct PeerNode {
     pub name: String,
     #[serde(default)]
+    pub host_port: Option<u16>,
+    /// Publishes the peer's CouchDB (port 5984) on the host: Fauxton and curl for the
+    /// curious. Left out, CouchDB is reachable only inside the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub couchdb_host_port: Option<u16>,
+}
+
+/// The CouchDB container of a peer whose org keeps its state in CouchDB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CouchDb {
+    /// Host name in the network (`couchdb.peer0.org1.example.com`).
+    pub host: String,
+    /// The peer it serves.
+    pub peer: Node,
+    /// Published host port of 5984, when the topology asks.
     pub host_port: Option<u16>,
 }
 
@@ -245,6 +298,7 @@ pub mod ports {
     pub const PEER: u16 = 7051;
     pub const PEER_CHAINCODE: u16 = 7052;
     pub const PEER_OPERATIONS: u16 = 9444;
+    pub const COUCHDB: u16 = 5984;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -310,6 +364,11 @@ impl Topology {
     /// the name as their prefix unless the topology has one, so two networks of one
     /// topology run side by side.
     pub fn renamed(mut self, network: &str, source: &str) -> Result<Topology, TopologyError> {
+        // A prefix that is the network's name (an isolated or restored topology) follows
+        // the new name: containers of the two networks must not collide.
+        if self.container_prefix == self.network {
+            self.container_prefix.clear();
+        }
         self.network = network.to_string();
         if self.container_prefix.is_empty() {
             self.container_prefix = network.to_string();
@@ -327,6 +386,70 @@ impl Topology {
             })?;
         topology.validate(file)?;
         Ok(topology)
+    }
+
+    /// The same network made private (a test's, a restored copy's): a unique network and
+    /// container name, no host ports, so it runs beside anything else.
+    pub fn isolated(mut self) -> Topology {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "fabx-{}-{}-{nanos:x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        self.network = name.clone();
+        self.container_prefix = name;
+        for o in &mut self.orderer_org.orderers {
+            o.host_port = None;
+            o.admin_host_port = None;
+        }
+        for p in self.orgs.iter_mut().flat_map(|o| o.peers.iter_mut()) {
+            p.host_port = None;
+            p.couchdb_host_port = None;
+        }
+        self
+    }
+
+    /// The state database of `msp_id`'s peers.
+    pub fn state_database_of(&self, msp_id: &str) -> StateDatabase {
+        self.org(msp_id)
+            .and_then(|o| o.state_database)
+            .unwrap_or(self.state_database)
+    }
+
+    /// The CouchDB image.
+    pub fn couchdb_image(&self) -> &str {
+        self.images
+            .couchdb
+            .as_deref()
+            .unwrap_or(DEFAULT_COUCHDB_IMAGE)
+    }
+
+    /// A CouchDB per peer of every org that keeps its state in CouchDB.
+    pub fn couchdbs(&self) -> Vec<CouchDb> {
+        // `peers()` lists the peers org by org, in the order of the orgs' entries.
+        let entries = self.orgs.iter().flat_map(|o| o.peers.iter());
+        entries
+            .zip(self.peers())
+            .filter(|(_, peer)| self.state_database_of(&peer.msp_id) == StateDatabase::Couchdb)
+            .map(|(entry, peer)| CouchDb {
+                host: couchdb_host(&peer.host),
+                peer,
+                host_port: entry.couchdb_host_port,
+            })
+            .collect()
+    }
+
+    /// The CouchDB of `peer`, if its org keeps its state in CouchDB.
+    pub fn couchdb_of(&self, peer: &Node) -> Option<CouchDb> {
+        self.couchdbs()
+            .into_iter()
+            .find(|c| c.peer.host == peer.host)
     }
 
     /// Orderers first, then peers org by org: the order nodes are started and shown.
@@ -457,6 +580,11 @@ impl Topology {
             format!("{}-{host}", self.container_prefix)
         }
     }
+}
+
+/// The host name of the CouchDB of the peer `peer_host`.
+pub fn couchdb_host(peer_host: &str) -> String {
+    format!("couchdb.{peer_host}")
 }
 
 /// Milliseconds in a simple Go duration (`250ms`, `2s`, `1m`, `1.5s`).

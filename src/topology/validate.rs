@@ -38,10 +38,12 @@ impl Topology {
                 ));
             }
         }
-        for (field, image) in [
-            ("images.peer", &self.images.peer),
-            ("images.orderer", &self.images.orderer),
-        ] {
+        let images = [
+            ("images.peer", Some(&self.images.peer)),
+            ("images.orderer", Some(&self.images.orderer)),
+            ("images.couchdb", self.images.couchdb.as_ref()),
+        ];
+        for (field, image) in images.into_iter().filter_map(|(f, i)| Some((f, i?))) {
             if image.trim().is_empty() || image.contains(char::is_whitespace) {
                 return Err(bad(
                     field.into(),
@@ -182,6 +184,29 @@ impl Topology {
                 if *port != 0 && !host_ports.insert(*port) {
                     return Err(bad(
                         format!("{} host port", node.host),
+                        format!("host port {port} is zero or used twice"),
+                        "give every published port its own non-zero number, or leave it out",
+                    ));
+                }
+            }
+        }
+        for (i, org) in self.orgs.iter().enumerate() {
+            let couchdb = self.state_database_of(&org.msp_id) == super::StateDatabase::Couchdb;
+            for (j, peer) in org.peers.iter().enumerate() {
+                let Some(port) = peer.couchdb_host_port else {
+                    continue;
+                };
+                let at = format!("orgs[{i}].peers[{j}].couchdb_host_port");
+                if !couchdb {
+                    return Err(bad(
+                        at,
+                        format!("{} keeps its state in LevelDB: it has no CouchDB to publish", org.msp_id),
+                        "set state_database: couchdb (for the network or the org), or leave couchdb_host_port out",
+                    ));
+                }
+                if port == 0 || !host_ports.insert(port) {
+                    return Err(bad(
+                        at,
                         format!("host port {port} is zero or used twice"),
                         "give every published port its own non-zero number, or leave it out",
                     ));

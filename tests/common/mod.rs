@@ -63,15 +63,20 @@ pub async fn missing_fabric_images(topology: &Topology) -> Option<String> {
     fabx::harness::missing_images(topology)
         .await
         .unwrap()
-        .map(|reason| {
-            format!("{reason} (build or load the hyperledger/fabric-* 2.5 images to run this test)")
-        })
+        .map(|reason| format!("{reason} (build or load it to run this test)"))
 }
 
 /// The default topology made private: its own Docker network and container names,
 /// no host ports, so it runs beside anything else.
 pub fn isolated_topology() -> Topology {
     fabx::harness::isolate(Topology::default_topology())
+}
+
+/// Held by the tests of one binary that compare Docker-wide object lists: another test of
+/// the same binary creating containers meanwhile would show up as a difference.
+pub async fn docker_exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 /// Names of every container, volume and network on the engine.

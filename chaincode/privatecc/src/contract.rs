@@ -14,7 +14,7 @@ const ASSET: &str = "asset";
 const TRANSIENT_VALUE: &str = "value";
 
 /// Each function with its arguments, in the order the unknown-function error lists them.
-const FUNCTIONS: [(&str, &str); 13] = [
+const FUNCTIONS: [(&str, &str); 19] = [
     ("Init", "[ARG...]"),
     ("put", "KEY VALUE"),
     ("get", "KEY"),
@@ -23,6 +23,12 @@ const FUNCTIONS: [(&str, &str); 13] = [
     ("page", "START END PAGESIZE [BOOKMARK]"),
     ("putasset", "OWNER ID VALUE"),
     ("assetsof", "OWNER"),
+    ("createasset", "ID OWNER COLOR SIZE"),
+    ("readasset", "ID"),
+    ("transferasset", "ID NEWOWNER"),
+    ("assetsbyowner", "OWNER"),
+    ("assetsbyownerpage", "OWNER PAGESIZE [BOOKMARK]"),
+    ("richquery", "QUERY"),
     (
         "putprivate",
         "COLLECTION KEY (value in transient field \"value\")",
@@ -72,6 +78,19 @@ pub(crate) async fn invoke(ledger: &impl Ledger, function: &str, args: &[String]
         ("page", [start, end, size, bookmark]) => page(ledger, start, end, size, bookmark).await,
         ("putasset", [owner, id, value]) => put_asset(ledger, owner, id, value).await,
         ("assetsof", [owner]) => assets_of(ledger, owner).await,
+        ("createasset", [id, owner, color, size]) => {
+            json_asset::create(ledger, id, owner, color, size).await
+        }
+        ("readasset", [id]) => value_or_empty(ledger.get(id).await),
+        ("transferasset", [id, owner]) => json_asset::transfer(ledger, id, owner).await,
+        ("assetsbyowner", [owner]) => json_asset::by_owner(ledger, owner).await,
+        ("assetsbyownerpage", [owner, size]) => {
+            json_asset::by_owner_page(ledger, owner, size, "").await
+        }
+        ("assetsbyownerpage", [owner, size, bookmark]) => {
+            json_asset::by_owner_page(ledger, owner, size, bookmark).await
+        }
+        ("richquery", [query]) => json_asset::query(ledger, query).await,
         ("putprivate", [collection, key]) => put_private(ledger, collection, key).await,
         ("getprivate", [collection, key]) => {
             value_or_empty(ledger.get_private(collection, key).await)
@@ -147,13 +166,17 @@ async fn range(ledger: &impl Ledger, start: &str, end: &str) -> Outcome {
     to_json(&records_json(&records))
 }
 
-/// `page START END PAGESIZE [BOOKMARK]`: `{"records":[...],"fetched":N,"bookmark":"..."}`.
-async fn page(ledger: &impl Ledger, start: &str, end: &str, size: &str, bookmark: &str) -> Outcome {
-    let page_size = size
-        .parse::<i32>()
+/// A PAGESIZE argument: a positive integer.
+fn page_size(size: &str) -> Result<i32, Failure> {
+    size.parse::<i32>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| Failure(format!("PAGESIZE must be a positive integer, got {size:?}")))?;
+        .ok_or_else(|| Failure(format!("PAGESIZE must be a positive integer, got {size:?}")))
+}
+
+/// `page START END PAGESIZE [BOOKMARK]`: `{"records":[...],"fetched":N,"bookmark":"..."}`.
+async fn page(ledger: &impl Ledger, start: &str, end: &str, size: &str, bookmark: &str) -> Outcome {
+    let page_size = page_size(size)?;
     let page = ledger.page(start, end, page_size, bookmark).await?;
     to_json(&PageJson {
         records: records_json(&page.records),
@@ -225,6 +248,8 @@ fn to_json(value: &impl Serialize) -> Outcome {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+mod json_asset;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,15 @@ pub(crate) trait Ledger {
         object_type: &str,
         attributes: &[&str],
     ) -> Result<Vec<KeyValue>, ShimError>;
+    /// Every record a rich query (a CouchDB Mango query) selects.
+    async fn rich(&self, query: &str) -> Result<Vec<KeyValue>, ShimError>;
+    /// One page of a rich query.
+    async fn rich_page(
+        &self,
+        query: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, ShimError>;
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, ShimError>;
     async fn put_private(
         &self,
@@ -36,6 +45,8 @@ pub(crate) trait Ledger {
     /// An entry of the proposal's transient map.
     fn transient(&self, name: &str) -> Option<Vec<u8>>;
     fn creator_msp_id(&self) -> Result<String, ShimError>;
+    /// The event the transaction emits when it commits.
+    fn set_event(&self, name: &str, payload: Vec<u8>) -> Result<(), ShimError>;
 }
 
 impl Ledger for Stub {
@@ -69,6 +80,18 @@ impl Ledger for Stub {
         self.get_state_by_partial_composite_key(object_type, attributes)
             .await
     }
+    async fn rich(&self, query: &str) -> Result<Vec<KeyValue>, ShimError> {
+        self.get_query_result(query).await
+    }
+    async fn rich_page(
+        &self,
+        query: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, ShimError> {
+        self.get_query_result_with_pagination(query, page_size, bookmark)
+            .await
+    }
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, ShimError> {
         self.get_private_data(collection, key).await
     }
@@ -95,5 +118,8 @@ impl Ledger for Stub {
     }
     fn creator_msp_id(&self) -> Result<String, ShimError> {
         Stub::creator_msp_id(self)
+    }
+    fn set_event(&self, name: &str, payload: Vec<u8>) -> Result<(), ShimError> {
+        Stub::set_event(self, name, payload)
     }
 }

@@ -53,6 +53,9 @@ pub enum ShimError {
         message: String,
     },
 
+    #[error("rich queries need CouchDB as the peer's state database, and this peer runs LevelDB (set `state_database: couchdb` in the network's topology); the peer said: {message}")]
+    RichQueryUnsupported { message: String },
+
     #[error("connection to the peer is closed")]
     Disconnected,
 

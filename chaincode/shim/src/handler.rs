@@ -165,18 +165,20 @@ async fn run_transaction<C: Chaincode>(
     );
     // Own task so a panicking chaincode fails this transaction only.
     let result = tokio::spawn(async move {
-        if is_init {
+        let response = if is_init {
             cc.init(&stub).await
         } else {
             cc.invoke(&stub).await
-        }
+        };
+        (response, stub.take_event())
     })
     .await;
     match result {
-        Ok(response) => ChaincodeMessage {
+        Ok((response, event)) => ChaincodeMessage {
             r#type: Type::Completed as i32,
             payload: crate::proto::Response::from(response).encode_to_vec(),
             txid: msg.txid,
+            chaincode_event: event,
             channel_id: msg.channel_id,
             ..Default::default()
         },

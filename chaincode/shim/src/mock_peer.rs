@@ -17,7 +17,7 @@ use tonic::Streaming;
 
 use crate::proto::chaincode_client::ChaincodeClient;
 use crate::proto::chaincode_message::Type;
-use crate::proto::{ChaincodeId, ChaincodeInput, ChaincodeMessage, SignedProposal};
+use crate::proto::{ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, SignedProposal};
 use crate::{Response, ShimError, MAX_MESSAGE_SIZE};
 use ledger::Ledger;
 
@@ -29,6 +29,8 @@ type SharedLedger = Arc<Mutex<Ledger>>;
 /// A connected, READY peer double.
 pub struct MockPeer {
     out: mpsc::Sender<ChaincodeMessage>,
+    /// The events completed transactions emitted, by transaction ID.
+    events: Mutex<HashMap<String, ChaincodeEvent>>,
     pending: Pending,
     ledger: SharedLedger,
     chaincode_name: String,
@@ -66,6 +68,7 @@ impl MockPeer {
         }
         let peer = MockPeer {
             out,
+            events: Mutex::default(),
             pending: Arc::default(),
             ledger: Arc::new(Mutex::new(Ledger::new(id.name.clone()))),
             chaincode_name: id.name,
@@ -93,6 +96,14 @@ impl MockPeer {
     pub fn private_data(&self, collection: &str) -> BTreeMap<String, Vec<u8>> {
         let ledger = self.ledger();
         ledger.private.get(collection).cloned().unwrap_or_default()
+    }
+
+    /// The event transaction `txid` emitted (name, payload), if it set one.
+    pub fn event(&self, txid: &str) -> Option<(String, Vec<u8>)> {
+        let events = self.events.lock().expect("events lock");
+        events
+            .get(txid)
+            .map(|e| (e.event_name.clone(), e.payload.clone()))
     }
 
     /// How many results each QueryResponse carries at most (default 100, as a
@@ -164,6 +175,7 @@ impl MockPeer {
             txid: txid.to_string(),
             channel_id: channel.to_string(),
             proposal,
+            ..Default::default()
         };
         self.out
             .send(msg)
@@ -172,6 +184,12 @@ impl MockPeer {
         let done = done_rx
             .await
             .map_err(|_| "connection closed before the transaction completed".to_string())?;
+        if let Some(event) = done.chaincode_event.clone() {
+            self.events
+                .lock()
+                .expect("events lock")
+                .insert(txid.to_string(), event);
+        }
         match done.r#type() {
             Type::Completed => crate::proto::Response::decode(done.payload.as_slice())
                 .map(Response::from)

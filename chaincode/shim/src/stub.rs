@@ -12,7 +12,7 @@ use tonic::Status;
 
 use crate::proposal::ProposalContext;
 use crate::proto::msp::SerializedIdentity;
-use crate::proto::{chaincode_message::Type, ChaincodeMessage};
+use crate::proto::{chaincode_message::Type, ChaincodeEvent, ChaincodeMessage};
 use crate::ShimError;
 
 pub use query::{KeyValue, Page};
@@ -27,6 +27,7 @@ pub struct Stub {
     out: mpsc::Sender<Result<ChaincodeMessage, Status>>,
     // One request in flight per transaction, like the Go shim: answers arrive in order.
     answers: Mutex<mpsc::Receiver<ChaincodeMessage>>,
+    event: std::sync::Mutex<Option<ChaincodeEvent>>,
 }
 
 impl Stub {
@@ -45,7 +46,31 @@ impl Stub {
             proposal,
             out,
             answers: Mutex::new(answers),
+            event: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Sets the event the transaction emits when it commits (Go's `SetEvent`): clients
+    /// see it on the peer's event stream, and it is recorded in the block. One per
+    /// transaction; a later call replaces the earlier one.
+    pub fn set_event(&self, name: &str, payload: Vec<u8>) -> Result<(), ShimError> {
+        if name.is_empty() {
+            return Err(ShimError::InvalidArgument(
+                "event name can not be empty string".into(),
+            ));
+        }
+        let event = ChaincodeEvent {
+            event_name: name.to_string(),
+            payload,
+            ..Default::default()
+        };
+        *self.event.lock().expect("no panics while locked") = Some(event);
+        Ok(())
+    }
+
+    /// The event set with [`Stub::set_event`], for the COMPLETED message.
+    pub(crate) fn take_event(&self) -> Option<ChaincodeEvent> {
+        self.event.lock().expect("no panics while locked").take()
     }
 
     pub fn channel_id(&self) -> &str {

@@ -9,6 +9,13 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 /// How long the TCP connection and TLS handshake with a node may take together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often an open connection is pinged: a followed block stream whose node vanished
+/// (its container removed, no reset sent) ends within a ping and its timeout instead of
+/// waiting forever. Fabric's nodes refuse pings more often than every 60 s
+/// (`peer.keepalive.minInterval`, `General.Keepalive.ServerMinInterval`).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(65);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// A gRPC channel over TLS to `address`, verifying that the server's certificate is for
 /// `server_name` and issued by `tls_ca_pem`, and presenting the identity's TLS client
 /// certificate (discovery requires it; other services accept it). A failure is
@@ -32,6 +39,12 @@ pub async fn tls_channel(
             &identity.tls_key_pem,
         ));
     let endpoint = Endpoint::from_shared(format!("https://{address}"))
+        .map(|endpoint| {
+            endpoint
+                .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+                .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+                .keep_alive_while_idle(true)
+        })
         .and_then(|endpoint| endpoint.tls_config(tls))
         .map_err(|e| failed(error_chain(&e)))?;
     tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect())

@@ -152,7 +152,7 @@ pub fn tx_id(nonce: &[u8], creator: &[u8]) -> String {
         .chain_update(nonce)
         .chain_update(creator)
         .finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod envelope;
 mod error;
 pub mod identity;
+pub mod ledger;
 pub mod node;
 pub mod participation;
 pub mod policy;

@@ -12,7 +12,7 @@ use crate::protos::protos::{
     TxValidationCode,
 };
 use crate::{ClientIdentity, FabricError, Proposal};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use prost::Message;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -134,27 +134,7 @@ impl NodeConnection {
         channel: &str,
     ) -> Result<CommitStream, FabricError> {
         let what = "block delivery";
-        let seek = orderer::SeekInfo {
-            start: Some(position(orderer::seek_position::Type::Newest(
-                orderer::SeekNewest {},
-            ))),
-            stop: Some(position(orderer::seek_position::Type::Specified(
-                orderer::SeekSpecified { number: u64::MAX },
-            ))),
-            behavior: orderer::seek_info::SeekBehavior::BlockUntilReady as i32,
-            ..Default::default()
-        };
-        let header = header(
-            identity,
-            HeaderType::DeliverSeekInfo,
-            channel,
-            String::new(),
-            nonce(),
-            Vec::new(),
-        );
-        let envelope = signed_envelope(identity, header, seek.encode_to_vec());
-        // The request side stays open: the peer serves one envelope at a time.
-        let request = futures_util::stream::iter([envelope]).chain(futures_util::stream::pending());
+        let request = seek(identity, channel, newest(), forever());
         let mut client = DeliverClient::new(self.channel.clone());
         let blocks = tokio::time::timeout(CALL_TIMEOUT, client.deliver_filtered(request))
             .await
@@ -169,6 +149,131 @@ impl NodeConnection {
         stream.next_block().await?;
         Ok(stream)
     }
+
+    /// Opens a stream of this peer's whole blocks of `channel` from block `from`: up to
+    /// its newest, or with `follow` on as it commits them.
+    pub fn blocks(
+        &self,
+        identity: &ClientIdentity,
+        channel: &str,
+        from: u64,
+        follow: bool,
+    ) -> BlockStream {
+        let request = seek(
+            identity,
+            channel,
+            specified(from),
+            if follow { forever() } else { newest() },
+        );
+        // The call is answered with the first block: while following from a block not
+        // committed yet, that is the wait itself, so the stream opens lazily.
+        let mut client = DeliverClient::new(self.channel.clone());
+        let opened = async move { client.deliver(request).await.map(|r| r.into_inner()) };
+        BlockStream {
+            blocks: Box::pin(futures_util::stream::once(opened).try_flatten()),
+            server_name: self.server_name.clone(),
+        }
+    }
+}
+
+/// A peer's blocks, whole, in order.
+pub struct BlockStream {
+    blocks: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<protos::DeliverResponse, tonic::Status>> + Send>,
+    >,
+    server_name: String,
+}
+
+impl BlockStream {
+    /// The next block; `None` once the peer has sent the last one asked for.
+    pub async fn next(&mut self) -> Result<Option<common::Block>, FabricError> {
+        let answer = self.blocks.try_next().await;
+        match delivered(&self.server_name, answer)? {
+            None => Ok(None),
+            Some(deliver_response::Type::Block(block)) => Ok(Some(block)),
+            Some(other) => Err(unparseable(&self.server_name, format!("{other:?}"))),
+        }
+    }
+}
+
+/// One answer of a Deliver stream: a block of either kind, or `None` for the status
+/// SUCCESS that ends a bounded request. Any other status, an RPC error or a stream that
+/// ends without a status is an error.
+fn delivered(
+    server_name: &str,
+    answer: Result<Option<protos::DeliverResponse>, tonic::Status>,
+) -> Result<Option<deliver_response::Type>, FabricError> {
+    let answer = answer.map_err(|s| FabricError::rpc(server_name, "block delivery", &s))?;
+    match answer.and_then(|a| a.r#type) {
+        Some(deliver_response::Type::Status(status))
+            if status == common::Status::Success as i32 =>
+        {
+            Ok(None)
+        }
+        Some(deliver_response::Type::Status(status)) => Err(unparseable(
+            server_name,
+            format!(
+                "status {} instead of a block (is the identity a reader of the channel?)",
+                common::Status::try_from(status)
+                    .map(|s| s.as_str_name().to_string())
+                    .unwrap_or_else(|_| status.to_string())
+            ),
+        )),
+        None => Err(unparseable(
+            server_name,
+            "the stream ended without a status".into(),
+        )),
+        block => Ok(block),
+    }
+}
+
+fn unparseable(server_name: &str, detail: String) -> FabricError {
+    FabricError::Unparseable {
+        server_name: server_name.to_string(),
+        what: "delivered blocks".into(),
+        detail,
+    }
+}
+
+/// A Deliver request for blocks `start` to `stop` of `channel`. The request side stays
+/// open: the peer serves one envelope at a time.
+fn seek(
+    identity: &ClientIdentity,
+    channel: &str,
+    start: orderer::SeekPosition,
+    stop: orderer::SeekPosition,
+) -> impl futures_util::Stream<Item = common::Envelope> {
+    let seek = orderer::SeekInfo {
+        start: Some(start),
+        stop: Some(stop),
+        behavior: orderer::seek_info::SeekBehavior::BlockUntilReady as i32,
+        ..Default::default()
+    };
+    let header = header(
+        identity,
+        HeaderType::DeliverSeekInfo,
+        channel,
+        String::new(),
+        nonce(),
+        Vec::new(),
+    );
+    let envelope = signed_envelope(identity, header, seek.encode_to_vec());
+    futures_util::stream::iter([envelope]).chain(futures_util::stream::pending())
+}
+
+fn newest() -> orderer::SeekPosition {
+    position(orderer::seek_position::Type::Newest(orderer::SeekNewest {}))
+}
+
+fn specified(number: u64) -> orderer::SeekPosition {
+    position(orderer::seek_position::Type::Specified(
+        orderer::SeekSpecified { number },
+    ))
+}
+
+/// Blocks that do not exist yet: the stream stays open.
+fn forever() -> orderer::SeekPosition {
+    specified(u64::MAX)
 }
 
 /// Blocks as a peer commits them, filtered to their transactions' IDs and validation codes.
@@ -180,18 +285,8 @@ pub struct CommitStream {
 
 impl CommitStream {
     async fn next_block(&mut self) -> Result<(), FabricError> {
-        let unparseable = |detail: String| FabricError::Unparseable {
-            server_name: self.server_name.clone(),
-            what: "delivered blocks".into(),
-            detail,
-        };
-        let answer = self
-            .blocks
-            .message()
-            .await
-            .map_err(|s| FabricError::rpc(&self.server_name, "block delivery", &s))?
-            .ok_or_else(|| unparseable("the stream ended".into()))?;
-        match answer.r#type {
+        let answer = self.blocks.message().await;
+        match delivered(&self.server_name, answer)? {
             Some(deliver_response::Type::FilteredBlock(block)) => {
                 for tx in block.filtered_transactions {
                     // A duplicate of a transaction is invalid; the first one counts.
@@ -199,13 +294,8 @@ impl CommitStream {
                 }
                 Ok(())
             }
-            Some(deliver_response::Type::Status(status)) => Err(unparseable(format!(
-                "status {} instead of a block (is the identity a reader of the channel?)",
-                common::Status::try_from(status)
-                    .map(|s| s.as_str_name().to_string())
-                    .unwrap_or_else(|_| status.to_string())
-            ))),
-            other => Err(unparseable(format!("{other:?}"))),
+            // It asked for blocks without end: SUCCESS would end it early.
+            other => Err(unparseable(&self.server_name, format!("{other:?}"))),
         }
     }
 

@@ -29,6 +29,9 @@ pub mod discovery {
 pub mod rwset {
     include!(concat!(env!("OUT_DIR"), "/rwset.rs"));
 }
+pub mod kvrwset {
+    include!(concat!(env!("OUT_DIR"), "/kvrwset.rs"));
+}
 pub mod lifecycle {
     include!(concat!(env!("OUT_DIR"), "/lifecycle.rs"));
 }

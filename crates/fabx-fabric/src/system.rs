@@ -1,5 +1,5 @@
 //! Questions to a peer's system chaincodes, in place of the `peer` CLI's text: the
-//! channels it has joined (`cscc`), a channel's height (`qscc`), the chaincode
+//! channels it has joined (`cscc`), a channel's height and a transaction's block (`qscc`), the chaincode
 //! definitions committed on a channel and the packages it has installed (`_lifecycle`).
 //! Each question is a [`SystemQuery`] to evaluate on the peer; each answer is decoded
 //! strictly, and what cannot be decoded is [`FabricError::Unparseable`].
@@ -46,6 +46,19 @@ pub fn chain_info(channel: &str) -> SystemQuery {
     )
 }
 
+/// The block that holds transaction `tx_id` of `channel` (`qscc GetBlockByTxID`).
+pub fn block_by_tx_id(channel: &str, tx_id: &str) -> SystemQuery {
+    query(
+        "",
+        "qscc",
+        vec![
+            b"GetBlockByTxID".to_vec(),
+            channel.as_bytes().to_vec(),
+            tx_id.as_bytes().to_vec(),
+        ],
+    )
+}
+
 /// `peer lifecycle chaincode querycommitted -C CHANNEL`.
 pub fn committed_definitions(channel: &str) -> SystemQuery {
     let args = QueryChaincodeDefinitionsArgs {}.encode_to_vec();
@@ -84,6 +97,11 @@ pub fn read_joined_channels(peer: &str, payload: &[u8]) -> Result<Vec<String>, F
 pub fn read_height(peer: &str, payload: &[u8]) -> Result<u64, FabricError> {
     let info: BlockchainInfo = decode(peer, "a channel's chain info", payload)?;
     Ok(info.height)
+}
+
+/// The block in [`block_by_tx_id`]'s answer.
+pub fn read_block(peer: &str, payload: &[u8]) -> Result<crate::protos::common::Block, FabricError> {
+    decode(peer, "a block", payload)
 }
 
 /// Each committed definition in [`committed_definitions`]'s answer, with its name.

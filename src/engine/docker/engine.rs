@@ -216,6 +216,31 @@ impl Engine for DockerEngine {
         DockerEngine::await_exit(self, name).await
     }
 
+    async fn stop(&self, name: &str) -> Result<()> {
+        // Fabric's nodes close their ledgers on SIGTERM within a second or two.
+        Ok(self.stop_container(name, 10).await?)
+    }
+
+    async fn set_paused(&self, name: &str, paused: bool) -> Result<()> {
+        Ok(DockerEngine::set_paused(self, name, paused).await?)
+    }
+
+    async fn download_tar(&self, name: &str, path: &str) -> Result<Vec<u8>> {
+        Ok(DockerEngine::download_tar(self, name, path).await?)
+    }
+
+    async fn upload_tar(&self, name: &str, dir: &str, archive: Vec<u8>) -> Result<()> {
+        Ok(DockerEngine::upload_tar(self, name, dir, archive).await?)
+    }
+
+    async fn save_images(&self, images: &[String]) -> Result<Vec<u8>> {
+        Ok(DockerEngine::save_images(self, images).await?)
+    }
+
+    async fn load_images(&self, archive: Vec<u8>) -> Result<()> {
+        Ok(DockerEngine::load_images(self, archive).await?)
+    }
+
     async fn exec(&self, name: &str, cmd: &[String], env: &[String]) -> Result<ExecOutput> {
         Ok(DockerEngine::exec(self, name, cmd, env).await?)
     }

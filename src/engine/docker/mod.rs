@@ -16,7 +16,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::{Stream, StreamExt, TryStreamExt};
@@ -66,6 +66,21 @@ pub enum DockerError {
         name: String,
         source: bollard::errors::Error,
     },
+    #[error("cannot stop container {name}: {source}")]
+    StopContainer {
+        name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot {action} container {name}: {source}")]
+    Pause {
+        action: &'static str,
+        name: String,
+        source: bollard::errors::Error,
+    },
+    #[error("cannot save images {images}: {reason}")]
+    SaveImages { images: String, reason: String },
+    #[error("cannot load images into Docker: {reason}")]
+    LoadImages { reason: String },
     #[error("cannot rename container {from} to {to}: {source}")]
     RenameContainer {
         from: String,
@@ -446,6 +461,82 @@ impl DockerEngine {
         .await
     }
 
+    /// Stops a container (SIGTERM, then SIGKILL after `grace_secs`); a missing or
+    /// stopped one is not an error.
+    pub async fn stop_container(&self, name: &str, grace_secs: i32) -> Result<(), DockerError> {
+        timed(|| format!("docker stop {name}"), async move {
+            let options = StopContainerOptionsBuilder::default().t(grace_secs).build();
+            match self.docker.stop_container(name, Some(options)).await {
+                Ok(()) => Ok(()),
+                // 304: already stopped.
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 304, ..
+                }) => Ok(()),
+                Err(e) if is_not_found(&e) => Ok(()),
+                Err(source) => Err(DockerError::StopContainer {
+                    name: name.to_string(),
+                    source,
+                }),
+            }
+        })
+        .await
+    }
+
+    /// Freezes (`pause`) or thaws every process of a running container.
+    pub async fn set_paused(&self, name: &str, paused: bool) -> Result<(), DockerError> {
+        let action = if paused { "pause" } else { "unpause" };
+        timed(|| format!("docker {action} {name}"), async move {
+            let result = match paused {
+                true => self.docker.pause_container(name).await,
+                false => self.docker.unpause_container(name).await,
+            };
+            result.map_err(|source| DockerError::Pause {
+                action,
+                name: name.to_string(),
+                source,
+            })
+        })
+        .await
+    }
+
+    /// The images in Docker's save format (`docker save`), one archive for all.
+    pub async fn save_images(&self, images: &[String]) -> Result<Vec<u8>, DockerError> {
+        let names: Vec<&str> = images.iter().map(String::as_str).collect();
+        timed(|| format!("docker save {}", names.join(" ")), async {
+            self.docker
+                .export_images(&names)
+                .map_ok(|bytes| bytes.to_vec())
+                .try_concat()
+                .await
+                .map_err(|e| DockerError::SaveImages {
+                    images: names.join(", "),
+                    reason: server_message(&e),
+                })
+        })
+        .await
+    }
+
+    /// Loads images from an archive in Docker's save format (`docker load`).
+    pub async fn load_images(&self, archive: Vec<u8>) -> Result<(), DockerError> {
+        timed(|| "docker load".to_string(), async move {
+            let options = bollard::query_parameters::ImportImageOptionsBuilder::default()
+                .quiet(true)
+                .build();
+            let fail = |reason: String| DockerError::LoadImages { reason };
+            let mut stream =
+                self.docker
+                    .import_image(options, bollard::body_full(archive.into()), None);
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|e| fail(server_message(&e)))?;
+                if let Some(error) = info.error_detail.and_then(|d| d.message) {
+                    return Err(fail(error));
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Renames a container, running or not; its network aliases stay.
     pub async fn rename_container(&self, from: &str, to: &str) -> Result<(), DockerError> {
         timed(|| format!("docker rename {from} {to}"), async move {
@@ -577,8 +668,18 @@ impl DockerEngine {
         dir: &str,
         files: &[UploadFile],
     ) -> Result<(), DockerError> {
+        self.upload_tar(container, dir, tar_of(files)).await
+    }
+
+    /// Puts a tar archive's tree into a directory of a container (created, stopped or
+    /// running; a volume mounted there receives it).
+    pub async fn upload_tar(
+        &self,
+        container: &str,
+        dir: &str,
+        archive: Vec<u8>,
+    ) -> Result<(), DockerError> {
         timed(|| format!("docker upload {container}:{dir}"), async move {
-            let archive = tar_of(files);
             let options = UploadToContainerOptionsBuilder::default().path(dir).build();
             self.docker
                 .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
@@ -592,39 +693,47 @@ impl DockerEngine {
         .await
     }
 
-    /// Copies one file out of a container (created or running).
-    pub async fn download_file(&self, container: &str, path: &str) -> Result<Vec<u8>, DockerError> {
+    /// A directory of a container (paused, stopped or running) as a tar archive whose
+    /// top entry is the directory's own name.
+    pub async fn download_tar(&self, container: &str, path: &str) -> Result<Vec<u8>, DockerError> {
         timed(
             || format!("docker download {container}:{path}"),
             async move {
-                let fail = |reason: String| DockerError::Download {
-                    container: container.to_string(),
-                    path: path.to_string(),
-                    reason,
-                };
                 let options = DownloadFromContainerOptionsBuilder::default()
                     .path(path)
                     .build();
-                let archive: Vec<u8> = self
-                    .docker
+                self.docker
                     .download_from_container(container, Some(options))
                     .map_ok(|bytes| bytes.to_vec())
                     .try_concat()
                     .await
-                    .map_err(|e| fail(server_message(&e)))?;
-                let mut tar = tar::Archive::new(archive.as_slice());
-                let mut entries = tar.entries().map_err(|e| fail(e.to_string()))?;
-                let mut entry = entries
-                    .next()
-                    .ok_or_else(|| fail("empty archive".into()))?
-                    .map_err(|e| fail(e.to_string()))?;
-                let mut contents = Vec::new();
-                std::io::Read::read_to_end(&mut entry, &mut contents)
-                    .map_err(|e| fail(e.to_string()))?;
-                Ok(contents)
+                    .map_err(|e| DockerError::Download {
+                        container: container.to_string(),
+                        path: path.to_string(),
+                        reason: server_message(&e),
+                    })
             },
         )
         .await
+    }
+
+    /// Copies one file out of a container (created or running).
+    pub async fn download_file(&self, container: &str, path: &str) -> Result<Vec<u8>, DockerError> {
+        let archive = self.download_tar(container, path).await?;
+        let fail = |reason: String| DockerError::Download {
+            container: container.to_string(),
+            path: path.to_string(),
+            reason,
+        };
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let mut entries = tar.entries().map_err(|e| fail(e.to_string()))?;
+        let mut entry = entries
+            .next()
+            .ok_or_else(|| fail("empty archive".into()))?
+            .map_err(|e| fail(e.to_string()))?;
+        let mut contents = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|e| fail(e.to_string()))?;
+        Ok(contents)
     }
 
     /// The last `lines` lines a container printed (stdout and stderr).

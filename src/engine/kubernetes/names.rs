@@ -27,11 +27,7 @@ pub fn object_name(name: &str) -> String {
 }
 
 fn hex8(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(text.as_bytes())[..4])
 }
 
 /// Whether `value` may be a label value (63 characters of `[A-Za-z0-9._-]`, alphanumeric

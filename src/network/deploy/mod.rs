@@ -12,6 +12,7 @@ pub(crate) mod servers;
 mod steps;
 
 use crate::artifacts::chaincode_tls::ChaincodeTls;
+use crate::artifacts::statedb::statedb_files;
 use crate::network::error::{Error, Result};
 use crate::network::lock::{StateLock, LOCK_WAIT};
 use crate::network::Network;
@@ -68,6 +69,9 @@ pub struct DeployRequest {
     pub collections: Option<PathBuf>,
     /// How a Rust chaincode directory is compiled (release by default).
     pub build: image::BuildProfile,
+    /// A META-INF directory whose `statedb/couchdb` (CouchDB indexes) goes into the
+    /// package; default: the chaincode directory's `META-INF`.
+    pub meta_inf: Option<PathBuf>,
 }
 
 /// How long `deploy --address` waits for the user's chaincode by default.
@@ -91,6 +95,16 @@ impl DeployRequest {
             endorsement: EndorsementPolicy::ChannelDefault,
             collections: None,
             build: image::BuildProfile::Release,
+            meta_inf: None,
+        }
+    }
+
+    /// The META-INF directory whose CouchDB indexes the package carries, if any.
+    pub fn meta_inf_dir(&self) -> Option<PathBuf> {
+        match (&self.meta_inf, &self.source) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, Source::Directory(dir)) => Some(dir.join("META-INF")),
+            (None, _) => None,
         }
     }
 
@@ -172,7 +186,7 @@ impl serde::Serialize for DefinitionChange {
 
 /// The image the chaincode servers run: as named, and its ID (to tell a changed image).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChaincodeImage {
+pub struct ChaincodeImage {
     pub(crate) reference: String,
     pub(crate) id: String,
 }
@@ -211,10 +225,24 @@ impl Network {
             Source::Address(address) => Some(external::parse_address(address)?),
             _ => None,
         };
+        if let Some(dir) = request.meta_inf.as_ref().filter(|d| !d.is_dir()) {
+            return Err(Error::BadInput {
+                problem: format!("--meta-inf {} is not a directory", dir.display()),
+                fix: "give the chaincode's META-INF directory (with statedb/couchdb/indexes)"
+                    .into(),
+            });
+        }
+        let statedb = match request.meta_inf_dir() {
+            Some(dir) => statedb_files(&dir)?,
+            None => Vec::new(),
+        };
         servers::plan(
             &view,
             &request.name,
-            label,
+            &servers::PackageContents {
+                label,
+                statedb: &statedb,
+            },
             request.shared_container,
             (&tls, request.tls_mode()),
             external.as_ref().map(|(h, p)| (h.as_str(), *p)),
@@ -306,6 +334,13 @@ impl Network {
             );
         }
         let mut report = self.report(request, &channel, &servers, &done)?;
+        // Before init: the servers run, and a snapshot taken now can run them again.
+        self.record_deployment(&crate::network::deployments::Deployment::of(
+            request,
+            &channel,
+            &done.image,
+            &done.image_id,
+        ))?;
         if let Some((function, args)) = request.init.as_ref().and_then(|i| i.split_first()) {
             let call = ctor(function, args);
             report.initialized = step(reporter, "init", self.init(&done.definition, &call)).await?;
@@ -426,6 +461,7 @@ impl Network {
         let (definition, unchanged, committed, changes) = definition_done?;
         Ok(BranchesDone {
             image: image.reference,
+            image_id: image.id,
             started,
             definition,
             unchanged,
@@ -660,8 +696,9 @@ fn docker_tag(version: &str) -> String {
 
 /// What the three branches of a deploy left.
 struct BranchesDone {
-    /// The image the servers run, as reported.
+    /// The image the servers run, as reported, and its ID (empty for the user's process).
     image: String,
+    image_id: String,
     /// For each server, whether this deploy started it.
     started: Vec<bool>,
     definition: Definition,

@@ -59,22 +59,30 @@ impl ChaincodeServer {
     }
 }
 
+/// What every package of a chaincode carries besides its server's address and TLS.
+pub struct PackageContents<'a> {
+    pub label: &'a str,
+    /// CouchDB index definitions (see [`crate::artifacts::statedb`]).
+    pub statedb: &'a [crate::support::tar::TarFile],
+}
+
 /// The servers of a chaincode and the package each serves.
 pub fn plan(
     topology: &Topology,
     name: &str,
-    label: &str,
+    contents: &PackageContents,
     shared: bool,
     tls: (&ChaincodeTls, TlsMode),
     external: Option<(&str, u16)>,
     dial: &dyn Fn(&str) -> String,
 ) -> Result<Vec<ChaincodeServer>> {
+    let PackageContents { label, statedb } = *contents;
     let server_at = |host: String, port: u16, msp_ids: Vec<String>| -> Result<ChaincodeServer> {
         let address = format!("{host}:{port}");
         let material = tls.0.for_server(tls.1, &host, &msp_ids.join("+"))?;
         Ok(ChaincodeServer {
             container: topology.container_name(&host),
-            package: Package::ccaas_tls(label, &address, material.as_ref())?,
+            package: Package::ccaas_tls(label, &address, material.as_ref(), statedb)?,
             tls: material,
             host,
             port,
@@ -123,7 +131,7 @@ impl Network {
     /// Runs a server unless the same image already serves the same package; waits until
     /// it accepts connections (see [`Network::await_accepting`] for `init_follows`).
     /// Returns whether a container was started.
-    pub(super) async fn run_server(
+    pub(crate) async fn run_server(
         &self,
         server: &ChaincodeServer,
         image: &ChaincodeImage,
@@ -136,15 +144,25 @@ impl Network {
         {
             return Ok(false);
         }
-        self.engine.remove(&server.container).await?;
-        let spec = self.server_spec(server, image, &server.container);
-        self.engine.create(&spec).await?;
-        self.engine.start(&spec.name).await?;
+        self.start_server(server, image).await?;
         if let Err(e) = self.await_accepting(server, init_follows).await {
             let _ = self.engine.remove(&server.container).await;
             return Err(e);
         }
         Ok(true)
+    }
+
+    /// Starts a server's container (replacing one of its name) without waiting for it;
+    /// [`Network::await_accepting`] waits.
+    pub(crate) async fn start_server(
+        &self,
+        server: &ChaincodeServer,
+        image: &ChaincodeImage,
+    ) -> Result<()> {
+        self.engine.remove(&server.container).await?;
+        let spec = self.server_spec(server, image, &server.container);
+        self.engine.create(&spec).await?;
+        Ok(self.engine.start(&spec.name).await?)
     }
 
     /// The container of a server, named `name`.
@@ -249,7 +267,11 @@ impl Network {
     /// container can lag: "no route to host" to an address a removed container had).
     /// Otherwise the probe from the peer's container decides, as deploy's return promises
     /// applications a reachable chaincode.
-    async fn await_accepting(&self, server: &ChaincodeServer, init_follows: bool) -> Result<()> {
+    pub(crate) async fn await_accepting(
+        &self,
+        server: &ChaincodeServer,
+        init_follows: bool,
+    ) -> Result<()> {
         let trust_shim = init_follows && server.tls.is_none();
         self.await_server_at(server, &server.container, &server.host, trust_shim)
             .await?;

@@ -34,7 +34,7 @@ impl Network {
 
     /// Builds the image from the source directory, or checks the given image exists;
     /// either way its ID is known once, for every server.
-    pub(super) async fn chaincode_image(
+    pub(crate) async fn chaincode_image(
         &self,
         request: &DeployRequest,
         reporter: &dyn Reporter,

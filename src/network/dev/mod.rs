@@ -247,13 +247,14 @@ impl DevSession<'_> {
         }
     }
 
-    /// The collections file, when the change touched it.
+    /// A changed file that a reload cannot carry: the collections file (part of the
+    /// definition), or a CouchDB index (part of the package, so of its ID).
     fn definition_file(&self, files: &[PathBuf]) -> Option<PathBuf> {
-        definition_file(
-            self.request.collections.as_deref()?,
-            self.watcher.dir(),
-            files,
-        )
+        let dir = self.watcher.dir();
+        let collections = self.request.collections.as_deref();
+        collections
+            .and_then(|c| definition_file(c, dir, files))
+            .or_else(|| package_file(&self.request.meta_inf_dir()?, dir, files))
     }
 
     /// Build (if asked), stop the previous process, start the new one, and wait until
@@ -295,6 +296,17 @@ fn definition_file(collections: &Path, dir: &Path, files: &[PathBuf]) -> Option<
     let collections = std::fs::canonicalize(collections).ok()?;
     let relative = collections.strip_prefix(dir).ok()?;
     files.iter().find(|f| f.as_path() == relative).cloned()
+}
+
+/// A changed file (relative to the watched `dir`) under `meta_inf`'s CouchDB indexes,
+/// which the package carries.
+fn package_file(meta_inf: &Path, dir: &Path, files: &[PathBuf]) -> Option<PathBuf> {
+    let meta_inf = std::fs::canonicalize(meta_inf).ok()?;
+    let statedb = meta_inf
+        .strip_prefix(dir)
+        .ok()?
+        .join(crate::artifacts::statedb::COUCHDB_DIR);
+    files.iter().find(|f| f.starts_with(&statedb)).cloned()
 }
 
 fn phase(name: &'static str, since: Instant) -> Phase {
@@ -383,6 +395,18 @@ impl Network {
                 .map(|server| self.replace_server(server, &image, &files)),
         )
         .await?;
+        // A binary copied over the image is not in the image: a restore builds anew.
+        let served_id = match files.is_empty() {
+            true => image.id.clone(),
+            false => String::new(),
+        };
+        let channel = self.topology.channel_or_default(request.channel.as_deref());
+        self.record_deployment(&crate::network::deployments::Deployment::of(
+            request,
+            &channel,
+            &image.reference,
+            &served_id,
+        ))?;
         let slowest =
             |part: fn(&SwapTimes) -> Duration| swaps.iter().map(part).max().unwrap_or_default();
         phases.push(Phase {
@@ -501,6 +525,42 @@ mod tests {
         std::fs::write(&outside, "[]").unwrap();
         assert_eq!(
             definition_file(&outside, &watched, &changed(&["collections.json"])),
+            None
+        );
+    }
+
+    #[test]
+    fn a_changed_couchdb_index_is_a_package_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let watched = std::fs::canonicalize(dir.path()).unwrap();
+        let indexes = watched.join("META-INF/statedb/couchdb/indexes");
+        std::fs::create_dir_all(&indexes).unwrap();
+        let changed = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        let meta_inf = watched.join("META-INF");
+        assert_eq!(
+            package_file(
+                &meta_inf,
+                &watched,
+                &changed(&["src/lib.rs", "META-INF/statedb/couchdb/indexes/owner.json"])
+            ),
+            Some(PathBuf::from("META-INF/statedb/couchdb/indexes/owner.json"))
+        );
+        assert_eq!(
+            package_file(
+                &meta_inf,
+                &watched,
+                &changed(&["src/lib.rs", "META-INF/notes.txt"])
+            ),
+            None
+        );
+        // No META-INF at all: nothing to carry.
+        let bare = tempfile::tempdir().unwrap();
+        assert_eq!(
+            package_file(
+                &bare.path().join("META-INF"),
+                bare.path(),
+                &changed(&["src/x.rs"])
+            ),
             None
         );
     }

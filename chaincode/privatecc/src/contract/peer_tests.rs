@@ -70,6 +70,16 @@ async fn every_function_works_through_the_shim() {
     assert_eq!(ok(&peer, &["get", "e"]).await, "");
     ok(&peer, &["putasset", "alice", "7", "bike"]).await;
     ok(&peer, &["putasset", "bob", "1", "boat"]).await;
+    ok(&peer, &["createasset", "car1", "tom", "red", "4"]).await;
+    let moved = peer
+        .invoke(CHANNEL, "move", &["transferasset", "car1", "ann"])
+        .await
+        .unwrap();
+    assert_eq!(moved.status, 200, "{}", moved.message);
+    let (name, payload) = peer.event("move").expect("the transfer's event");
+    assert_eq!(name, "AssetTransferred");
+    assert_eq!(payload, br#"{"from":"tom","id":"car1","to":"ann"}"#);
+    ok(&peer, &["del", "car1"]).await;
 
     let range = ok(&peer, &["range", "", ""]).await;
     assert_eq!(

@@ -17,6 +17,7 @@ struct MemLedger {
     transient: HashMap<String, Vec<u8>>,
     msp_id: Option<String>,
     fail: bool,
+    event: Mutex<Option<(String, Vec<u8>)>>,
 }
 
 impl MemLedger {
@@ -62,6 +63,27 @@ impl MemLedger {
                 value: value.clone(),
             })
             .collect()
+    }
+
+    /// What CouchDB would select with `query`: records whose JSON value has every field
+    /// of the selector equal (the only operator these tests use), in key order, from
+    /// `from` on.
+    fn select(&self, query: &str, from: &str) -> Result<Vec<KeyValue>, ShimError> {
+        let query: serde_json::Value = serde_json::from_str(query)
+            .map_err(|e| ShimError::InvalidArgument(format!("bad query: {e}")))?;
+        let selector = query["selector"]
+            .as_object()
+            .ok_or_else(|| ShimError::InvalidArgument("no selector".into()))?
+            .clone();
+        let matches = |value: &[u8]| {
+            serde_json::from_slice::<serde_json::Value>(value)
+                .is_ok_and(|doc| selector.iter().all(|(field, wanted)| doc[field] == *wanted))
+        };
+        Ok(self
+            .scan("", "", from)
+            .into_iter()
+            .filter(|kv| matches(&kv.value))
+            .collect())
     }
 
     fn private_value(&self, collection: &str, key: &str) -> Option<Vec<u8>> {
@@ -115,6 +137,25 @@ impl Ledger for MemLedger {
         let end = format!("{start}\u{10FFFF}");
         Ok(self.scan(&start, &end, ""))
     }
+    async fn rich(&self, query: &str) -> Result<Vec<KeyValue>, ShimError> {
+        self.check()?;
+        self.select(query, "")
+    }
+    async fn rich_page(
+        &self,
+        query: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, ShimError> {
+        self.check()?;
+        let mut records = self.select(query, bookmark)?;
+        let rest = records.split_off((page_size as usize).min(records.len()));
+        Ok(Page {
+            fetched_records_count: records.len() as i32,
+            bookmark: rest.first().map(|kv| kv.key.clone()).unwrap_or_default(),
+            records,
+        })
+    }
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, ShimError> {
         self.check()?;
         Ok(self.private_value(collection, key))
@@ -159,6 +200,11 @@ impl Ledger for MemLedger {
         self.msp_id
             .clone()
             .ok_or_else(|| ShimError::Protocol("no creator".into()))
+    }
+    fn set_event(&self, name: &str, payload: Vec<u8>) -> Result<(), ShimError> {
+        self.check()?;
+        *self.event.lock().unwrap() = Some((name.to_string(), payload));
+        Ok(())
     }
 }
 
@@ -332,6 +378,75 @@ async fn wrong_calls_name_the_function() {
     assert_eq!(
         message,
         "Unknown function \"transfer\". Known functions: Init, put, get, del, range, page, \
-         putasset, assetsof, putprivate, getprivate, delprivate, privatehash, whoami"
+         putasset, assetsof, createasset, readasset, transferasset, assetsbyowner, \
+         assetsbyownerpage, richquery, putprivate, getprivate, delprivate, privatehash, whoami"
     );
+}
+
+#[tokio::test]
+async fn json_assets_are_found_by_owner_in_pages() {
+    let l = MemLedger::default();
+    for (id, owner) in [("a1", "tom"), ("a2", "ann"), ("a3", "tom"), ("a4", "tom")] {
+        assert_eq!(ok(&l, &["createasset", id, owner, "blue", "5"]).await, "");
+    }
+    let a1 = ok(&l, &["readasset", "a1"]).await;
+    assert_eq!(
+        a1,
+        r#"{"docType":"asset","id":"a1","owner":"tom","color":"blue","size":5}"#
+    );
+    let toms: serde_json::Value =
+        serde_json::from_str(&ok(&l, &["assetsbyowner", "tom"]).await).unwrap();
+    let ids: Vec<&str> = toms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a1", "a3", "a4"]);
+
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(&l, &["assetsbyownerpage", "tom", "2"]).await).unwrap();
+    assert_eq!(first["fetched"], 2);
+    assert_eq!(first["records"][1]["id"], "a3");
+    let bookmark = first["bookmark"].as_str().unwrap();
+    let next: serde_json::Value =
+        serde_json::from_str(&ok(&l, &["assetsbyownerpage", "tom", "2", bookmark]).await).unwrap();
+    assert_eq!(next["fetched"], 1);
+    assert_eq!(next["records"][0]["id"], "a4");
+
+    ok(&l, &["transferasset", "a1", "ann"]).await;
+    let (name, payload) = l.event.lock().unwrap().clone().expect("an event");
+    assert_eq!(name, "AssetTransferred");
+    let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        payload,
+        serde_json::json!({"id": "a1", "from": "tom", "to": "ann"})
+    );
+    let anns = ok(&l, &["assetsbyowner", "ann"]).await;
+    assert!(
+        anns.contains(r#""id":"a1""#) && anns.contains(r#""id":"a2""#),
+        "{anns}"
+    );
+    let query = r#"{"selector":{"color":"blue","owner":"ann"}}"#;
+    assert_eq!(ok(&l, &["richquery", query]).await, anns);
+}
+
+#[tokio::test]
+async fn json_asset_mistakes_are_named() {
+    let l = MemLedger::default();
+    ok(&l, &["createasset", "a1", "tom", "blue", "5"]).await;
+    let message = failed(&l, &["createasset", "a1", "ann", "red", "1"]).await;
+    assert_eq!(message, "asset a1 already exists");
+    let message = failed(&l, &["createasset", "a2", "ann", "red", "big"]).await;
+    assert!(message.contains("SIZE must be a whole number"), "{message}");
+    let message = failed(&l, &["transferasset", "nope", "ann"]).await;
+    assert_eq!(message, "asset nope does not exist");
+    let message = failed(&l, &["assetsbyownerpage", "tom", "0"]).await;
+    assert!(
+        message.contains("PAGESIZE must be a positive integer"),
+        "{message}"
+    );
+    ok(&l, &["put", "plain", "text"]).await;
+    let message = failed(&l, &["transferasset", "plain", "ann"]).await;
+    assert!(message.contains("is not a JSON asset"), "{message}");
 }

@@ -1,6 +1,6 @@
-//! Range queries over the world state, as the Go shim's iterators do them:
-//! GET_STATE_BY_RANGE, then QUERY_STATE_NEXT while the peer says `has_more`,
-//! then QUERY_STATE_CLOSE. Results are collected into a `Vec`.
+//! Range and rich queries over the world state, as the Go shim's iterators do them:
+//! GET_STATE_BY_RANGE (or GET_QUERY_RESULT), then QUERY_STATE_NEXT while the peer says
+//! `has_more`, then QUERY_STATE_CLOSE. Results are collected into a `Vec`.
 
 use prost::Message;
 
@@ -9,8 +9,8 @@ use crate::composite_key::{
 };
 use crate::proto::queryresult::Kv;
 use crate::proto::{
-    chaincode_message::Type, GetStateByRange, QueryMetadata, QueryResponse, QueryResponseMetadata,
-    QueryStateClose, QueryStateNext,
+    chaincode_message::Type, GetQueryResult, GetStateByRange, QueryMetadata, QueryResponse,
+    QueryResponseMetadata, QueryStateClose, QueryStateNext,
 };
 use crate::{ShimError, Stub};
 
@@ -63,18 +63,9 @@ impl Stub {
     ) -> Result<Page, ShimError> {
         let start_key = substitute_empty(start_key);
         validate_simple_keys(&[start_key, end_key])?;
-        let metadata = QueryMetadata {
-            page_size,
-            bookmark: bookmark.to_string(),
-        };
-        let (records, metadata) = self
-            .range("", start_key, end_key, metadata.encode_to_vec())
-            .await?;
-        Ok(Page {
-            records,
-            fetched_records_count: metadata.fetched_records_count,
-            bookmark: metadata.bookmark,
-        })
+        let metadata = page_request(page_size, bookmark);
+        let answer = self.range("", start_key, end_key, metadata).await?;
+        Ok(page_of(answer))
     }
 
     /// All keys whose composite key starts with `object_type` and `attributes`
@@ -87,6 +78,39 @@ impl Stub {
         let start_key = create_composite_key(object_type, attributes)?;
         let end_key = format!("{start_key}{MAX_UNICODE_RUNE}");
         let (records, _) = self.range("", &start_key, &end_key, Vec::new()).await?;
+        Ok(records)
+    }
+
+    /// Every record a rich query selects (Go's `GetQueryResult`): `query` is a CouchDB
+    /// Mango query as JSON (`{"selector": {...}, "sort": [...], "use_index": ...}`).
+    /// Needs CouchDB as the peer's state database: on LevelDB the answer is
+    /// [`ShimError::RichQueryUnsupported`].
+    pub async fn get_query_result(&self, query: &str) -> Result<Vec<KeyValue>, ShimError> {
+        let (records, _) = self.rich("", query, Vec::new()).await?;
+        Ok(records)
+    }
+
+    /// One page of at most `page_size` records of a rich query, starting at `bookmark`
+    /// (empty for the first page; Go's `GetQueryResultWithPagination`). Fabric allows
+    /// paginated queries only in read-only transactions.
+    pub async fn get_query_result_with_pagination(
+        &self,
+        query: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<Page, ShimError> {
+        let metadata = page_request(page_size, bookmark);
+        Ok(page_of(self.rich("", query, metadata).await?))
+    }
+
+    /// A rich query over a private data collection (Go's `GetPrivateDataQueryResult`).
+    pub async fn get_private_data_query_result(
+        &self,
+        collection: &str,
+        query: &str,
+    ) -> Result<Vec<KeyValue>, ShimError> {
+        super::require_collection(collection)?;
+        let (records, _) = self.rich(collection, query, Vec::new()).await?;
         Ok(records)
     }
 
@@ -132,6 +156,34 @@ impl Stub {
                 &target,
             )
             .await?;
+        self.iterate(first).await
+    }
+
+    /// Runs one rich query to the end, as [`Stub::range`] does a range.
+    async fn rich(
+        &self,
+        collection: &str,
+        query: &str,
+        metadata: Vec<u8>,
+    ) -> Result<(Vec<KeyValue>, QueryResponseMetadata), ShimError> {
+        let request = GetQueryResult {
+            query: query.to_string(),
+            collection: collection.to_string(),
+            metadata,
+        };
+        let first = self
+            .query(Type::GetQueryResult, request, "GET_QUERY_RESULT", query)
+            .await
+            .map_err(unsupported_on_leveldb)?;
+        self.iterate(first).await
+    }
+
+    /// The records of a query's first answer and the ones after it, then the query
+    /// closed; with the first answer's QueryResponseMetadata.
+    async fn iterate(
+        &self,
+        first: QueryResponse,
+    ) -> Result<(Vec<KeyValue>, QueryResponseMetadata), ShimError> {
         let id = first.id.clone();
         let metadata = QueryResponseMetadata::decode(first.metadata.as_slice());
         let records = self.drain(first).await;
@@ -202,6 +254,35 @@ impl Stub {
             what: "QueryResponse",
             source,
         })
+    }
+}
+
+/// The encoded QueryMetadata that asks for one page.
+fn page_request(page_size: i32, bookmark: &str) -> Vec<u8> {
+    let metadata = QueryMetadata {
+        page_size,
+        bookmark: bookmark.to_string(),
+    };
+    metadata.encode_to_vec()
+}
+
+/// A paginated query's records with what the peer said of the page.
+fn page_of((records, metadata): (Vec<KeyValue>, QueryResponseMetadata)) -> Page {
+    Page {
+        records,
+        fetched_records_count: metadata.fetched_records_count,
+        bookmark: metadata.bookmark,
+    }
+}
+
+/// The peer's refusal of a rich query on LevelDB, made into the error that says so.
+fn unsupported_on_leveldb(error: ShimError) -> ShimError {
+    match error {
+        // The words of Fabric's LevelDB state database (statedb/stateleveldb).
+        ShimError::Peer { message, .. } if message.contains("not supported for leveldb") => {
+            ShimError::RichQueryUnsupported { message }
+        }
+        other => other,
     }
 }
 

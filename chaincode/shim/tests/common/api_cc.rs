@@ -43,6 +43,20 @@ impl Chaincode for ApiCc {
                     );
                     text
                 }
+                ("rich", [query]) => render(&stub.get_query_result(query).await?),
+                ("richpage", [query, n, bookmark]) => {
+                    let page = stub
+                        .get_query_result_with_pagination(query, n.parse().unwrap(), bookmark)
+                        .await?;
+                    let mut text = render(&page.records);
+                    text.extend(
+                        format!("|{}|{}", page.fetched_records_count, page.bookmark).bytes(),
+                    );
+                    text
+                }
+                ("richpriv", [c, query]) => {
+                    render(&stub.get_private_data_query_result(c, query).await?)
+                }
                 ("partial", [object_type, attributes @ ..]) => {
                     let records = stub
                         .get_state_by_partial_composite_key(object_type, attributes)
@@ -65,6 +79,10 @@ impl Chaincode for ApiCc {
                     format!("{} {}", stub.creator_msp_id()?, transient.join(",")).into_bytes()
                 }
                 ("creator", []) => stub.creator().to_vec(),
+                ("event", [name, payload]) => {
+                    stub.set_event(name, payload.as_bytes().to_vec())?;
+                    none()
+                }
                 _ => return Err(ShimError::InvalidArgument(format!("bad call {function}"))),
             })
         }

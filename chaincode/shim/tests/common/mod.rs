@@ -119,6 +119,7 @@ impl RawPeer {
             txid: txid.into(),
             channel_id: CHANNEL.into(),
             proposal,
+            ..Default::default()
         };
         self.out.send(msg).await.expect("send");
     }
