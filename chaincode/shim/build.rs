@@ -1,10 +1,11 @@
 // Compile the protos in proto/ with protox (pure Rust) so no system protoc is needed.
-const PROTOS: [&str; 5] = [
+const PROTOS: [&str; 6] = [
     "proto/chaincode.proto",
     "proto/proposal.proto",
     "proto/common.proto",
     "proto/identities.proto",
     "proto/kv_query_result.proto",
+    "proto/policies.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

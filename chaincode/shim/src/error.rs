@@ -66,6 +66,11 @@ pub enum ShimError {
         source: prost::DecodeError,
     },
 
+    /// The client's certificate lacks an attribute or has another value (Go's
+    /// `AssertAttributeValue`).
+    #[error("{0}")]
+    AttributeMismatch(String),
+
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 }

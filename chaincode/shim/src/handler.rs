@@ -159,6 +159,7 @@ async fn run_transaction<C: Chaincode>(
         msg.channel_id.clone(),
         msg.txid.clone(),
         input.args,
+        input.decorations,
         proposal,
         out.clone(),
         answers,

@@ -26,11 +26,14 @@
 mod composite_key;
 mod error;
 mod handler;
+mod identity;
 pub mod mock_peer;
 mod proposal;
 mod response;
 mod server;
+mod statebased;
 mod stub;
+mod timestamp;
 
 /// Generated protobuf types: a minimal subset of Fabric's `protos` package, with
 /// the few messages of its `common`, `msp` and `queryresult` packages the shim reads.
@@ -38,17 +41,17 @@ mod stub;
 pub mod proto {
     tonic::include_proto!("protos");
 
-    /// Fabric's `common` package (proposal headers).
+    /// Fabric's `common` package (proposal headers, signature policies).
     pub mod common {
         tonic::include_proto!("common");
     }
 
-    /// Fabric's `msp` package (the creator's identity).
+    /// Fabric's `msp` package (the creator's identity, policy principals).
     pub mod msp {
         tonic::include_proto!("msp");
     }
 
-    /// Fabric's `queryresult` package (range query records).
+    /// Fabric's `queryresult` package (query and history records).
     pub mod queryresult {
         tonic::include_proto!("queryresult");
     }
@@ -56,9 +59,11 @@ pub mod proto {
 
 pub use composite_key::{create_composite_key, split_composite_key};
 pub use error::ShimError;
+pub use identity::{ClientIdentity, ATTRIBUTES_OID};
 pub use response::{Response, ERROR, ERROR_THRESHOLD, OK};
 pub use server::{serve, serve_from_env, serve_with_listener, ServerConfig, TlsConfig};
-pub use stub::{KeyValue, Page, Stub};
+pub use statebased::{KeyEndorsementPolicy, RoleType};
+pub use stub::{KeyModification, KeyValue, Page, Stub, VALIDATION_PARAMETER};
 
 /// Fabric's gRPC message limit (the Go shim and peer use 100 MiB both ways).
 pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;

@@ -106,6 +106,25 @@ impl MockPeer {
             .map(|e| (e.event_name.clone(), e.payload.clone()))
     }
 
+    /// What a call to chaincode `name` answers (`name/channel` for another channel's);
+    /// a call to a chaincode without an answer fails as one that is not installed.
+    pub fn answer_calls_to(&self, name: &str, response: Response) {
+        self.ledger().called.insert(name.to_string(), response);
+    }
+
+    /// The calls the chaincode made to other chaincodes: the name called and the
+    /// arguments, in order.
+    pub fn chaincode_calls(&self) -> Vec<(String, Vec<Vec<u8>>)> {
+        self.ledger().calls.clone()
+    }
+
+    /// The metadata entries of `key` in `collection` ("" for the world state).
+    pub fn state_metadata(&self, collection: &str, key: &str) -> BTreeMap<String, Vec<u8>> {
+        let ledger = self.ledger();
+        let entry = (collection.to_string(), key.to_string());
+        ledger.metadata.get(&entry).cloned().unwrap_or_default()
+    }
+
     /// How many results each QueryResponse carries at most (default 100, as a
     /// Fabric peer); a smaller size makes the chaincode ask QUERY_STATE_NEXT.
     pub fn set_query_batch_size(&self, size: usize) {
@@ -216,7 +235,7 @@ async fn serve_requests(
                 continue;
             }
             Type::Keepalive => continue,
-            ty => ledger.lock().expect("ledger lock").answer(ty, &msg.payload),
+            _ => ledger.lock().expect("ledger lock").answer(&msg),
         };
         let reply = match reply {
             Ok(payload) => answer(&msg, Type::Response, payload),

@@ -1,15 +1,16 @@
-//! What a transaction's signed proposal tells the chaincode: who created it and
+//! What a transaction's signed proposal tells the chaincode: who created it, when, and
 //! its transient data, decoded as the Go shim's `newChaincodeStub` does.
 //!
 //! SignedProposal.proposal_bytes -> Proposal
-//!   .header -> common.Header .signature_header -> common.SignatureHeader .creator
+//!   .header -> common.Header .channel_header -> common.ChannelHeader .timestamp
+//!                            .signature_header -> common.SignatureHeader .creator
 //!   .payload -> ChaincodeProposalPayload .TransientMap
 
 use std::collections::HashMap;
 
 use prost::Message;
 
-use crate::proto::common::{ChannelHeader, Header, SignatureHeader};
+use crate::proto::common::{ChannelHeader, Header, SignatureHeader, Timestamp};
 use crate::proto::{ChaincodeProposalPayload, Proposal, SignedProposal};
 use crate::ShimError;
 
@@ -23,6 +24,10 @@ pub(crate) struct ProposalContext {
     /// An encoded msp.SerializedIdentity (empty without a proposal).
     pub creator: Vec<u8>,
     pub transient: HashMap<String, Vec<u8>>,
+    /// The client's timestamp in the channel header.
+    pub timestamp: Option<Timestamp>,
+    /// The proposal as the peer forwarded it (Go's `GetSignedProposal`).
+    pub signed: Option<SignedProposal>,
 }
 
 impl ProposalContext {
@@ -53,6 +58,8 @@ impl ProposalContext {
         Ok(ProposalContext {
             creator: signature_header.creator,
             transient: payload.transient_map,
+            timestamp: channel_header.timestamp,
+            signed: Some(signed.clone()),
         })
     }
 }

@@ -1,10 +1,13 @@
 //! The transaction context handed to a chaincode: arguments, proposal data and
 //! the calls to the peer (state in `state.rs`, queries in `query.rs`).
 
+mod endorsement;
+mod invoke;
 mod query;
 mod state;
 
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 use prost::Message;
 use tokio::sync::{mpsc, Mutex};
@@ -12,10 +15,11 @@ use tonic::Status;
 
 use crate::proposal::ProposalContext;
 use crate::proto::msp::SerializedIdentity;
-use crate::proto::{chaincode_message::Type, ChaincodeEvent, ChaincodeMessage};
-use crate::ShimError;
+use crate::proto::{chaincode_message::Type, ChaincodeEvent, ChaincodeMessage, SignedProposal};
+use crate::{ClientIdentity, ShimError};
 
-pub use query::{KeyValue, Page};
+pub use endorsement::VALIDATION_PARAMETER;
+pub use query::{KeyModification, KeyValue, Page};
 
 /// The transaction context a chaincode function gets: its arguments, what the
 /// client's proposal carries, and access to the world state through the peer.
@@ -23,6 +27,7 @@ pub struct Stub {
     channel_id: String,
     tx_id: String,
     args: Vec<Vec<u8>>,
+    decorations: HashMap<String, Vec<u8>>,
     proposal: ProposalContext,
     out: mpsc::Sender<Result<ChaincodeMessage, Status>>,
     // One request in flight per transaction, like the Go shim: answers arrive in order.
@@ -35,6 +40,7 @@ impl Stub {
         channel_id: String,
         tx_id: String,
         args: Vec<Vec<u8>>,
+        decorations: HashMap<String, Vec<u8>>,
         proposal: ProposalContext,
         out: mpsc::Sender<Result<ChaincodeMessage, Status>>,
         answers: mpsc::Receiver<ChaincodeMessage>,
@@ -43,6 +49,7 @@ impl Stub {
             channel_id,
             tx_id,
             args,
+            decorations,
             proposal,
             out,
             answers: Mutex::new(answers),
@@ -127,6 +134,38 @@ impl Stub {
                 what: "the creator's SerializedIdentity",
                 source,
             })
+    }
+
+    /// The creator as Go's `cid` package reads it: MSP ID, certificate, ID, organizational
+    /// units and Fabric CA attributes.
+    pub fn client_identity(&self) -> Result<ClientIdentity, ShimError> {
+        ClientIdentity::from_creator(&self.proposal.creator)
+    }
+
+    /// When the client made the proposal, from its channel header (Go's
+    /// `GetTxTimestamp`): the same on every endorsing peer, unlike the peer's clock.
+    pub fn tx_timestamp(&self) -> Result<SystemTime, ShimError> {
+        self.proposal
+            .timestamp
+            .as_ref()
+            .map(crate::timestamp::to_system_time)
+            .ok_or_else(|| {
+                ShimError::Protocol(
+                    "the transaction has no timestamp (the peer sent no signed proposal)".into(),
+                )
+            })
+    }
+
+    /// The signed proposal as the peer forwarded it (Go's `GetSignedProposal`); `None`
+    /// when the peer sent none.
+    pub fn signed_proposal(&self) -> Option<&SignedProposal> {
+        self.proposal.signed.as_ref()
+    }
+
+    /// What the peer's decorators added to the input (Go's `GetDecorations`); empty
+    /// with the default peer configuration.
+    pub fn decorations(&self) -> &HashMap<String, Vec<u8>> {
+        &self.decorations
     }
 
     /// Sends a request for this transaction and waits for the peer's RESPONSE or

@@ -22,6 +22,7 @@ fn proposal(channel_header_type: i32, transient: &[(&str, &str)]) -> SignedPropo
     let header = Header {
         channel_header: ChannelHeader {
             r#type: channel_header_type,
+            ..Default::default()
         }
         .encode_to_vec(),
         signature_header: SignatureHeader {

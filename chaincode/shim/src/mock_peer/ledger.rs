@@ -1,6 +1,7 @@
-//! The mock peer's in-memory ledger: answers the chaincode's state and query
-//! requests roughly as a Fabric peer does (no read/write sets, no endorsement
-//! policies: writes apply at once).
+//! The mock peer's in-memory ledger: answers the chaincode's state, query, history,
+//! metadata and chaincode-call requests roughly as a Fabric peer does (no read/write
+//! sets, no endorsement policies: writes apply at once, and so are in a key's history
+//! at once, where Fabric shows only committed ones).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
@@ -9,10 +10,12 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 use crate::proto::chaincode_message::Type;
-use crate::proto::queryresult::Kv;
+use crate::proto::queryresult::{KeyModification, Kv};
 use crate::proto::{
-    DelState, GetState, GetStateByRange, PutState, QueryMetadata, QueryResponse,
-    QueryResponseMetadata, QueryResultBytes, QueryStateClose, QueryStateNext,
+    ChaincodeMessage, ChaincodeSpec, DelState, GetHistoryForKey, GetState, GetStateByRange,
+    GetStateMetadata, PutState, PutStateMetadata, QueryMetadata, QueryResponse,
+    QueryResponseMetadata, QueryResultBytes, QueryStateClose, QueryStateNext, StateMetadata,
+    StateMetadataResult,
 };
 
 /// Results per QueryResponse unless set otherwise (Fabric's peer default is 100).
@@ -29,6 +32,14 @@ pub(super) struct Ledger {
     pub open_queries: HashMap<String, VecDeque<QueryResultBytes>>,
     pub batch_size: usize,
     queries_started: u64,
+    /// Writes of each public key, oldest first.
+    pub history: HashMap<String, Vec<KeyModification>>,
+    /// Metadata entries by (collection, key).
+    pub metadata: HashMap<(String, String), BTreeMap<String, Vec<u8>>>,
+    /// What calls to other chaincodes answer, by the name called.
+    pub called: HashMap<String, crate::Response>,
+    /// The chaincode calls made: name called, then the arguments.
+    pub calls: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 impl Ledger {
@@ -40,12 +51,17 @@ impl Ledger {
             open_queries: HashMap::new(),
             batch_size: DEFAULT_BATCH_SIZE,
             queries_started: 0,
+            history: HashMap::new(),
+            metadata: HashMap::new(),
+            called: HashMap::new(),
+            calls: Vec::new(),
         }
     }
 
     /// The RESPONSE payload for a request, or the text of an ERROR answer.
-    pub fn answer(&mut self, ty: Type, payload: &[u8]) -> Result<Vec<u8>, String> {
-        match ty {
+    pub fn answer(&mut self, request: &ChaincodeMessage) -> Result<Vec<u8>, String> {
+        let payload = request.payload.as_slice();
+        match request.r#type() {
             Type::GetState => {
                 let r: GetState = decode(payload)?;
                 Ok(self
@@ -62,13 +78,69 @@ impl Ledger {
             }
             Type::PutState => {
                 let r: PutState = decode(payload)?;
+                self.record(&r.collection, &r.key, &request.txid, Some(&r.value));
                 self.keys_mut(&r.collection).insert(r.key, r.value);
                 Ok(Vec::new())
             }
             Type::DelState => {
                 let r: DelState = decode(payload)?;
+                self.record(&r.collection, &r.key, &request.txid, None);
                 self.keys_mut(&r.collection).remove(&r.key);
                 Ok(Vec::new())
+            }
+            Type::GetHistoryForKey => {
+                let r: GetHistoryForKey = decode(payload)?;
+                let writes = self.history.get(&r.key).cloned().unwrap_or_default();
+                let results = writes
+                    .iter()
+                    .rev()
+                    .map(|m| QueryResultBytes {
+                        result_bytes: m.encode_to_vec(),
+                    })
+                    .collect();
+                Ok(self.open_query(results, Vec::new()).encode_to_vec())
+            }
+            Type::GetStateMetadata => {
+                let r: GetStateMetadata = decode(payload)?;
+                let entries = self
+                    .metadata
+                    .get(&(r.collection, r.key))
+                    .into_iter()
+                    .flatten()
+                    .map(|(metakey, value)| StateMetadata {
+                        metakey: metakey.clone(),
+                        value: value.clone(),
+                    })
+                    .collect();
+                Ok(StateMetadataResult { entries }.encode_to_vec())
+            }
+            Type::PutStateMetadata => {
+                let r: PutStateMetadata = decode(payload)?;
+                let entry = r.metadata.ok_or("PUT_STATE_METADATA without metadata")?;
+                self.metadata
+                    .entry((r.collection, r.key))
+                    .or_default()
+                    .insert(entry.metakey, entry.value);
+                Ok(Vec::new())
+            }
+            Type::InvokeChaincode => {
+                let r: ChaincodeSpec = decode(payload)?;
+                let name = r.chaincode_id.map(|id| id.name).unwrap_or_default();
+                let args = r.input.map(|input| input.args).unwrap_or_default();
+                self.calls.push((name.clone(), args));
+                let response = self
+                    .called
+                    .get(&name)
+                    .cloned()
+                    .ok_or_else(|| format!("chaincode {name} not found"))?;
+                let completed = ChaincodeMessage {
+                    r#type: Type::Completed as i32,
+                    payload: crate::proto::Response::from(response).encode_to_vec(),
+                    txid: request.txid.clone(),
+                    channel_id: request.channel_id.clone(),
+                    ..Default::default()
+                };
+                Ok(completed.encode_to_vec())
             }
             Type::GetStateByRange => self.start_query(decode(payload)?),
             Type::QueryStateNext => {
@@ -92,6 +164,22 @@ impl Ledger {
                 other.as_str_name()
             )),
         }
+    }
+
+    /// A write of a public key, for its history.
+    fn record(&mut self, collection: &str, key: &str, txid: &str, value: Option<&Vec<u8>>) {
+        if !collection.is_empty() {
+            return;
+        }
+        self.history
+            .entry(key.to_string())
+            .or_default()
+            .push(KeyModification {
+                tx_id: txid.to_string(),
+                value: value.cloned().unwrap_or_default(),
+                timestamp: Some(crate::timestamp::now()),
+                is_delete: value.is_none(),
+            });
     }
 
     /// The public state for collection "", else that private data collection.
@@ -153,16 +241,25 @@ impl Ledger {
                 .unwrap_or_default(),
         }
         .encode_to_vec();
-        self.queries_started += 1;
-        let id = format!("query{}", self.queries_started);
         let results = records
             .iter()
             .map(|kv| QueryResultBytes {
                 result_bytes: kv.encode_to_vec(),
             })
             .collect();
+        Ok(self.open_query(results, metadata).encode_to_vec())
+    }
+
+    /// Opens a query over `results`; returns its first batch.
+    fn open_query(
+        &mut self,
+        results: VecDeque<QueryResultBytes>,
+        metadata: Vec<u8>,
+    ) -> QueryResponse {
+        self.queries_started += 1;
+        let id = format!("query{}", self.queries_started);
         self.open_queries.insert(id.clone(), results);
-        Ok(self.next_batch(id, metadata).encode_to_vec())
+        self.next_batch(id, metadata)
     }
 
     /// The next `batch_size` results of an open query.

@@ -12,8 +12,8 @@ use crate::proto::{ChaincodeProposalPayload, Proposal, SignedProposal};
 const ENDORSER_TRANSACTION: i32 = 3;
 
 /// A proposal from a client of MSP `msp_id` with identity `id_bytes` (its
-/// certificate in PEM, in Fabric) carrying `transient` data, encoded as a Fabric
-/// client does. The signature is a placeholder: chaincode never checks it.
+/// certificate in PEM, in Fabric) carrying `transient` data, made now, encoded as a
+/// Fabric client does. The signature is a placeholder: chaincode never checks it.
 pub fn signed_proposal(
     msp_id: &str,
     id_bytes: &[u8],
@@ -26,6 +26,7 @@ pub fn signed_proposal(
     let header = Header {
         channel_header: ChannelHeader {
             r#type: ENDORSER_TRANSACTION,
+            timestamp: Some(crate::timestamp::now()),
         }
         .encode_to_vec(),
         signature_header: SignatureHeader {

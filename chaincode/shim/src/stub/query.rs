@@ -1,16 +1,19 @@
-//! Range and rich queries over the world state, as the Go shim's iterators do them:
-//! GET_STATE_BY_RANGE (or GET_QUERY_RESULT), then QUERY_STATE_NEXT while the peer says
-//! `has_more`, then QUERY_STATE_CLOSE. Results are collected into a `Vec`.
+//! Range, rich and history queries over the world state, as the Go shim's iterators do
+//! them: GET_STATE_BY_RANGE (or GET_QUERY_RESULT, GET_HISTORY_FOR_KEY), then
+//! QUERY_STATE_NEXT while the peer says `has_more`, then QUERY_STATE_CLOSE. Results are
+//! collected into a `Vec`.
 
 use prost::Message;
 
 use crate::composite_key::{
     create_composite_key, validate_simple_keys, EMPTY_KEY_SUBSTITUTE, MAX_UNICODE_RUNE,
 };
-use crate::proto::queryresult::Kv;
+use std::time::SystemTime;
+
+use crate::proto::queryresult::{KeyModification as KeyModificationProto, Kv};
 use crate::proto::{
-    chaincode_message::Type, GetQueryResult, GetStateByRange, QueryMetadata, QueryResponse,
-    QueryResponseMetadata, QueryStateClose, QueryStateNext,
+    chaincode_message::Type, GetHistoryForKey, GetQueryResult, GetStateByRange, QueryMetadata,
+    QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext,
 };
 use crate::{ShimError, Stub};
 
@@ -21,6 +24,18 @@ pub struct KeyValue {
     pub namespace: String,
     pub key: String,
     pub value: Vec<u8>,
+}
+
+/// One committed write of a key (Fabric's `queryresult.KeyModification`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyModification {
+    /// The transaction that wrote it.
+    pub tx_id: String,
+    /// The value written (empty for a delete).
+    pub value: Vec<u8>,
+    /// The transaction's timestamp (its client's proposal time).
+    pub timestamp: SystemTime,
+    pub is_delete: bool,
 }
 
 /// One page of a paginated range query.
@@ -114,6 +129,22 @@ impl Stub {
         Ok(records)
     }
 
+    /// Every committed write of `key`, newest first (Go's `GetHistoryForKey`). Needs the
+    /// peer's history database (`ledger.history.enableHistoryDatabase`, on by default).
+    /// Fabric answers from committed blocks only: this transaction's own writes are not
+    /// in it, and the read is not validated at commit.
+    pub async fn get_history_for_key(&self, key: &str) -> Result<Vec<KeyModification>, ShimError> {
+        super::require_key(key)?;
+        let request = GetHistoryForKey {
+            key: key.to_string(),
+        };
+        let first = self
+            .query(Type::GetHistoryForKey, request, "GET_HISTORY_FOR_KEY", key)
+            .await?;
+        let (records, _) = self.iterate(first, key_modification).await?;
+        Ok(records)
+    }
+
     /// Same as [`crate::create_composite_key`].
     pub fn create_composite_key(
         &self,
@@ -156,7 +187,7 @@ impl Stub {
                 &target,
             )
             .await?;
-        self.iterate(first).await
+        self.iterate(first, key_value).await
     }
 
     /// Runs one rich query to the end, as [`Stub::range`] does a range.
@@ -175,18 +206,19 @@ impl Stub {
             .query(Type::GetQueryResult, request, "GET_QUERY_RESULT", query)
             .await
             .map_err(unsupported_on_leveldb)?;
-        self.iterate(first).await
+        self.iterate(first, key_value).await
     }
 
-    /// The records of a query's first answer and the ones after it, then the query
-    /// closed; with the first answer's QueryResponseMetadata.
-    async fn iterate(
+    /// The records of a query's first answer and the ones after it, each read by
+    /// `read`, then the query closed; with the first answer's QueryResponseMetadata.
+    async fn iterate<T>(
         &self,
         first: QueryResponse,
-    ) -> Result<(Vec<KeyValue>, QueryResponseMetadata), ShimError> {
+        read: fn(&[u8]) -> Result<T, ShimError>,
+    ) -> Result<(Vec<T>, QueryResponseMetadata), ShimError> {
         let id = first.id.clone();
         let metadata = QueryResponseMetadata::decode(first.metadata.as_slice());
-        let records = self.drain(first).await;
+        let records = self.drain(first, read).await;
         // Closed even after a failure, as a Go chaincode's `defer iterator.Close()` does.
         let closed = self
             .query(
@@ -207,21 +239,15 @@ impl Stub {
 
     /// Collects the records of `response` and of the following QUERY_STATE_NEXT
     /// answers while the peer has more.
-    async fn drain(&self, mut response: QueryResponse) -> Result<Vec<KeyValue>, ShimError> {
+    async fn drain<T>(
+        &self,
+        mut response: QueryResponse,
+        read: fn(&[u8]) -> Result<T, ShimError>,
+    ) -> Result<Vec<T>, ShimError> {
         let mut records = Vec::new();
         loop {
             for result in &response.results {
-                let kv = Kv::decode(result.result_bytes.as_slice()).map_err(|source| {
-                    ShimError::Decode {
-                        what: "range query result (queryresult.KV)",
-                        source,
-                    }
-                })?;
-                records.push(KeyValue {
-                    namespace: kv.namespace,
-                    key: kv.key,
-                    value: kv.value,
-                });
+                records.push(read(&result.result_bytes)?);
             }
             if !response.has_more {
                 return Ok(records);
@@ -255,6 +281,34 @@ impl Stub {
             source,
         })
     }
+}
+
+fn key_value(bytes: &[u8]) -> Result<KeyValue, ShimError> {
+    let kv = Kv::decode(bytes).map_err(|source| ShimError::Decode {
+        what: "query result (queryresult.KV)",
+        source,
+    })?;
+    Ok(KeyValue {
+        namespace: kv.namespace,
+        key: kv.key,
+        value: kv.value,
+    })
+}
+
+fn key_modification(bytes: &[u8]) -> Result<KeyModification, ShimError> {
+    let m = KeyModificationProto::decode(bytes).map_err(|source| ShimError::Decode {
+        what: "history result (queryresult.KeyModification)",
+        source,
+    })?;
+    Ok(KeyModification {
+        tx_id: m.tx_id,
+        value: m.value,
+        timestamp: m
+            .timestamp
+            .as_ref()
+            .map_or(std::time::UNIX_EPOCH, crate::timestamp::to_system_time),
+        is_delete: m.is_delete,
+    })
 }
 
 /// The encoded QueryMetadata that asks for one page.
