@@ -419,7 +419,7 @@ impl TestNetwork {
             .await
     }
 
-    /// Invokes as `options` say (channel, endorsing peers, transient data).
+    /// Invokes as `options` say (channel, endorsing peers, transient data, identity).
     pub async fn invoke_with(
         &self,
         name: &str,
@@ -432,7 +432,7 @@ impl TestNetwork {
             .await
     }
 
-    /// Queries as `options` say (channel, the peer that answers).
+    /// Queries as `options` say (channel, the peer that answers, identity).
     pub async fn query_with(
         &self,
         name: &str,
@@ -442,6 +442,23 @@ impl TestNetwork {
     ) -> Result<String> {
         self.network
             .query_with(name, &call(function, args), options)
+            .await
+    }
+
+    /// Signs user `name` of org `msp_id` with the org's CA, with Fabric CA attributes
+    /// (`("role", "auditor")`); calls act as it with [`CallOptions::identity`].
+    pub async fn add_identity(
+        &self,
+        msp_id: &str,
+        name: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<crate::network::identities::OrgIdentity> {
+        let attributes: Vec<(String, String)> = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.network
+            .add_identity(msp_id, name, Default::default(), &attributes, &Silent)
             .await
     }
 

@@ -218,6 +218,47 @@ fn stop_start_and_snapshot_of_a_network_that_is_not_up_say_so() {
     assert!(!target.exists());
 }
 
+#[test]
+fn identity_commands_name_the_bad_input_and_create_nothing() {
+    let never_up = ["--network", "fabx-cli-never-up"];
+    let cases: [(Vec<&str>, Vec<&str>); 5] = [
+        (
+            vec![
+                "identity",
+                "add",
+                "Org1MSP",
+                "auditor1",
+                "--attr",
+                "role=auditor",
+            ],
+            vec!["network fabx-cli-never-up is not up", "fabx up"],
+        ),
+        (
+            vec!["identity", "add", "Org9MSP", "auditor1"],
+            vec!["unknown organization Org9MSP", "Org1MSP, Org2MSP"],
+        ),
+        (
+            vec!["identity", "add", "Org1MSP", "auditor1", "--attr", "role"],
+            vec!["--attr \"role\" is not NAME=VALUE", "--attr role=auditor"],
+        ),
+        (
+            vec!["identity", "add", "Org1MSP", "../x"],
+            vec!["\"../x\" cannot name an identity", "letters, digits"],
+        ),
+        (
+            vec!["identity", "list"],
+            vec!["network fabx-cli-never-up is not up"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut args = args.clone();
+        args.extend(never_up);
+        let (code, _, stderr) = fabx(&args, &[]);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert_one_line_error(&stderr, &expected);
+    }
+}
+
 /// Names of the Docker networks, through the engine.
 fn docker_networks() -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -43,7 +43,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn ou(self) -> &'static str {
+    pub fn ou(self) -> &'static str {
         match self {
             Role::Peer => "peer",
             Role::Orderer => "orderer",
@@ -54,7 +54,7 @@ impl Role {
 }
 
 /// A CA: its certificate (PEM) and an issuer to sign with.
-struct Ca {
+pub(crate) struct Ca {
     name: String,
     cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
@@ -109,7 +109,12 @@ fn generate_org(
             "localhost".to_string(),
             "127.0.0.1".to_string(),
         ];
-        write_identity(&node_dir, &ca, &tlsca, &node.host, node_role, &sans, true)?;
+        let leaf = Leaf {
+            name: &node.host,
+            role: node_role,
+            attributes: None,
+        };
+        write_identity(&node_dir, &ca, &tlsca, &leaf, &sans, true)?;
     }
     let users: &[(&str, Role)] = match kind {
         NodeKind::Orderer => &[("Admin", Role::Admin)],
@@ -118,12 +123,16 @@ fn generate_org(
     for (user, role) in users {
         let name = format!("{user}@{domain}");
         let user_dir = layout.user_dir(kind, domain, user);
+        let leaf = Leaf {
+            name: &name,
+            role: *role,
+            attributes: None,
+        };
         write_identity(
             &user_dir,
             &ca,
             &tlsca,
-            &name,
-            *role,
+            &leaf,
             std::slice::from_ref(&name),
             false,
         )?;
@@ -207,6 +216,44 @@ fn new_ca(common_name: &str, org: &str) -> Result<Ca, CryptoError> {
     })
 }
 
+/// A CA as `up` wrote it into `dir`: `<name>-cert.pem` and `priv_sk`.
+pub(crate) fn load_ca(dir: &Path, name: &str) -> Result<Ca, CryptoError> {
+    let read = |path: PathBuf| {
+        fs::read_to_string(&path).map_err(|e| CryptoError::Read {
+            reason: e.to_string(),
+            path,
+        })
+    };
+    let cert_path = dir.join(format!("{name}-cert.pem"));
+    let key_path = dir.join("priv_sk");
+    let cert_pem = read(cert_path.clone())?;
+    let key = KeyPair::from_pem(&read(key_path.clone())?).map_err(|e| CryptoError::Read {
+        path: key_path,
+        reason: e.to_string(),
+    })?;
+    let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| CryptoError::Read {
+        path: cert_path,
+        reason: e.to_string(),
+    })?;
+    Ok(Ca {
+        name: name.to_string(),
+        cert_pem,
+        issuer,
+    })
+}
+
+/// Who an enrollment certificate is for.
+pub(crate) struct Leaf<'a> {
+    /// The subject's common name.
+    pub name: &'a str,
+    pub role: Role,
+    /// Fabric CA's attribute extension, as its JSON.
+    pub attributes: Option<&'a str>,
+}
+
+/// Fabric CA's attribute extension, OID 1.2.3.4.5.6.7.8.1.
+pub const ATTRIBUTES_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
+
 /// Signs a leaf certificate for a fresh key; returns (cert PEM, key PEM).
 fn issue(
     ca: &Ca,
@@ -214,6 +261,7 @@ fn issue(
     ou: Option<&str>,
     sans: &[String],
     tls: bool,
+    attributes: Option<&str>,
 ) -> Result<(String, String), CryptoError> {
     let fail = |source| CryptoError::Generate {
         subject: common_name.to_string(),
@@ -245,24 +293,31 @@ fn issue(
     } else {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     }
+    if let Some(json) = attributes {
+        params
+            .custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &ATTRIBUTES_OID,
+                json.as_bytes().to_vec(),
+            ));
+    }
     let cert = params.signed_by(&key, &ca.issuer).map_err(fail)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
 
 /// An MSP (`msp/`) and TLS (`tls/`) directory for a node or user.
-#[allow(clippy::too_many_arguments)]
-fn write_identity(
+pub(crate) fn write_identity(
     dir: &Path,
     ca: &Ca,
     tlsca: &Ca,
-    name: &str,
-    role: Role,
+    leaf: &Leaf<'_>,
     tls_sans: &[String],
     server: bool,
 ) -> Result<(), CryptoError> {
+    let name = leaf.name;
     let msp = dir.join("msp");
     write_msp_public(&msp, ca, tlsca)?;
-    let (cert, key) = issue(ca, name, Some(role.ou()), &[], false)?;
+    let (cert, key) = issue(ca, name, Some(leaf.role.ou()), &[], false, leaf.attributes)?;
     write_file(
         &msp.join("signcerts").join(format!("{name}-cert.pem")),
         &cert,
@@ -271,7 +326,7 @@ fn write_identity(
     write_file(&msp.join("keystore").join("priv_sk"), &key, true)?;
 
     let tls = dir.join("tls");
-    let (cert, key) = issue(tlsca, name, None, tls_sans, true)?;
+    let (cert, key) = issue(tlsca, name, None, tls_sans, true, None)?;
     let stem = if server { "server" } else { "client" };
     write_file(&tls.join("ca.crt"), &tlsca.cert_pem, false)?;
     write_file(&tls.join(format!("{stem}.crt")), &cert, false)?;

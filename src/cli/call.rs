@@ -31,6 +31,10 @@ pub struct CallArgs {
     /// Transient data KEY=VALUE for the chaincode, never written to the ledger (repeatable)
     #[arg(long = "transient", value_name = "KEY=VALUE")]
     pub transient: Vec<String>,
+    /// Act as this user of the submitting (or queried) peer's org, made with `fabx
+    /// identity add` (default: the org's Admin)
+    #[arg(long, value_name = "NAME")]
+    pub identity: Option<String>,
 }
 
 impl CallArgs {
@@ -43,6 +47,7 @@ impl CallArgs {
                 .iter()
                 .map(|t| parse_transient(t))
                 .collect::<fabx::Result<_>>()?,
+            identity: self.identity.clone(),
         })
     }
 

@@ -12,8 +12,8 @@ pub struct EnvArgs {
     /// One of its peers (host or short name; default its first)
     #[arg(long)]
     pub peer: Option<String>,
-    /// The identity to act as
-    #[arg(long, default_value = "Admin")]
+    /// The identity to act as: Admin, User1, or one made with `fabx identity add`
+    #[arg(long, visible_alias = "identity", default_value = "Admin")]
     pub user: String,
 }
 

@@ -6,6 +6,7 @@ mod deploy;
 mod dev;
 mod down;
 mod env;
+mod identity;
 mod logs;
 mod new;
 pub mod output;
@@ -100,6 +101,10 @@ pub enum Command {
     Status,
     /// Print `export` lines that make a host `peer` CLI use an org over TLS
     Env(env::EnvArgs),
+    /// Users of an org with Fabric CA attributes: `identity add ORG NAME --attr K=V`,
+    /// `identity list [ORG]`
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
     /// Print a node's logs, or a chaincode's (every org's container, lines prefixed by org)
     Logs(logs::LogsArgs),
     /// Package, install, run, approve, commit (and init) a chaincode as an external service
@@ -150,6 +155,7 @@ pub async fn run(cli: Cli, output: &output::Output) -> Result<()> {
         Command::Status => status::run(&network, output).await,
         Command::Logs(args) => logs::run(&network, args, output).await,
         Command::Env(args) => env::run(&network, args, output).await,
+        Command::Identity(command) => identity::run(&network, command, output).await,
         Command::Deploy(args) => deploy::run(&network, args, output).await,
         Command::Dev(args) => dev::run(&network, args, output).await,
         Command::New(_) => unreachable!("handled before the network is opened"),

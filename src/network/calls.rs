@@ -143,14 +143,16 @@ impl Network {
         Ok(())
     }
 
-    /// Evaluates a chaincode function on one peer (nothing is ordered); its payload.
+    /// Evaluates a chaincode function on one peer (nothing is ordered) as user
+    /// `identity` of its org (default its admin); its payload.
     pub(crate) async fn evaluate(
         &self,
         peer: &Node,
         channel: &str,
         call: &Invocation,
+        identity: Option<&str>,
     ) -> Result<Vec<u8>> {
-        let admin = self.admin_identity(peer)?;
+        let admin = self.signer(peer, identity)?;
         let connection = self.connect_to(peer, ports::PEER, &admin).await?;
         let proposal = Proposal::chaincode(&admin, channel, call);
         let endorsed = self
@@ -162,24 +164,26 @@ impl Network {
 
     /// Asks one of `peer`'s system chaincodes a question; the answer's payload.
     pub(crate) async fn evaluate_system(&self, peer: &Node, query: SystemQuery) -> Result<Vec<u8>> {
-        self.evaluate(peer, &query.channel, &query.call).await
+        self.evaluate(peer, &query.channel, &query.call, None).await
     }
 
     /// Endorses on every peer of `endorsers`, orders the transaction and waits until the
-    /// first endorser committed it. An invalidated transaction is an error; one the
-    /// endorsement policy invalidated names the policy.
+    /// first endorser committed it, as user `identity` of the first endorser's org (default
+    /// its admin). An invalidated transaction is an error; one the endorsement policy
+    /// invalidated names the policy.
     pub(crate) async fn submit(
         &self,
         endorsers: &[Node],
         channel: &str,
         call: &Invocation,
+        identity: Option<&str>,
     ) -> Result<InvokeResult> {
         let submitter = endorsers.first().ok_or(Error::NoEndorsers)?;
         for peer in endorsers {
             self.check_on_channel(peer, channel)?;
         }
         let orderer = self.ordering_node().await?;
-        let admin = self.admin_identity(submitter)?;
+        let admin = self.signer(submitter, identity)?;
         let peers = try_join_all(endorsers.iter().map(|peer| async {
             let connection = self.connect_to(peer, ports::PEER, &admin).await?;
             Ok::<_, Error>((peer.clone(), connection))

@@ -9,7 +9,8 @@ use std::path::Path;
 
 impl Network {
     /// `export`-ready variables for org `msp_id`, its peer `peer` (host or short name;
-    /// default its first) and user `user` (`Admin`, `User1`).
+    /// default its first) and user `user` (`Admin`, `User1`, or one `fabx identity add`
+    /// made).
     pub async fn client_env(
         &self,
         msp_id: &str,
@@ -53,7 +54,7 @@ impl Network {
                     "{msp_id} has no user {user:?} ({} is not there)",
                     msp.display()
                 ),
-                fix: "use Admin or User1, on a network that is up".into(),
+                fix: format!("use Admin, User1 or an identity `fabx identity list {msp_id}` shows, on a network that is up"),
             });
         }
         let peer_address = self.published_address(node, ports::PEER).await?;

@@ -47,6 +47,9 @@ pub struct CallOptions {
     /// Transient data (`--transient KEY=VALUE`): seen by the endorsing chaincode, never
     /// written to the ledger.
     pub transient: Vec<(String, String)>,
+    /// Act as this user of the submitting (or queried) peer's org, made with `fabx
+    /// identity add`; default the org's admin.
+    pub identity: Option<String>,
 }
 
 impl CallOptions {
@@ -57,6 +60,11 @@ impl CallOptions {
 
     pub fn peer(mut self, peer: &str) -> Self {
         self.peers.push(peer.to_string());
+        self
+    }
+
+    pub fn identity(mut self, name: &str) -> Self {
+        self.identity = Some(name.to_string());
         self
     }
 
@@ -151,8 +159,14 @@ impl Network {
         } else {
             self.named_peers(&options.peers)?
         };
-        self.submit(&endorsers, &channel, &options.invocation(name, call)?)
-            .await
+        let invocation = options.invocation(name, call)?;
+        self.submit(
+            &endorsers,
+            &channel,
+            &invocation,
+            options.identity.as_deref(),
+        )
+        .await
     }
 
     /// Queries `name` on the default channel on a peer of `org` (default: the channel's
@@ -179,7 +193,12 @@ impl Network {
         };
         self.check_on_channel(&peer, &channel)?;
         let payload = self
-            .evaluate(&peer, &channel, &options.invocation(name, call)?)
+            .evaluate(
+                &peer,
+                &channel,
+                &options.invocation(name, call)?,
+                options.identity.as_deref(),
+            )
             .await?;
         Ok(String::from_utf8_lossy(&payload).into_owned())
     }

@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod dev;
 pub mod down;
 pub mod error;
+pub mod identities;
 pub mod invoke;
 pub mod ledger;
 pub mod lock;

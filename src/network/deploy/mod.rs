@@ -591,7 +591,7 @@ impl Network {
         // A peer that cannot yet dial a server just seen accepting is asked again by
         // `submit` itself, within a bound.
         match self
-            .submit(&endorsers, &definition.channel, &invocation)
+            .submit(&endorsers, &definition.channel, &invocation, None)
             .await
         {
             Ok(_) => Ok(true),

@@ -1,0 +1,147 @@
+//! Users an org's CA signs after `up` (`fabx identity add`), in the cryptogen layout beside
+//! `Admin` and `User1`: an enrollment certificate as Fabric CA issues one (CN the name, OU
+//! the role, and Fabric CA's attribute extension with `hf.EnrollmentID`, `hf.Type`,
+//! `hf.Affiliation` and the given attributes) and a TLS client certificate. Pure file work:
+//! the caller checks names and the org.
+
+use crate::artifacts::crypto::{self, CryptoError, Leaf, Role};
+use crate::artifacts::layout::Layout;
+use crate::topology::NodeKind;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// Attributes Fabric CA puts in every enrollment certificate; fabx writes them itself.
+pub const RESERVED_ATTRIBUTES: [&str; 3] = ["hf.EnrollmentID", "hf.Type", "hf.Affiliation"];
+
+/// An identity of an org, as read back from its enrollment certificate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    pub name: String,
+    /// The NodeOU of its certificate: `client`, `admin` (or `peer`, `orderer`).
+    pub role: String,
+    /// Fabric CA attributes (the `hf.` ones included); none for cryptogen's users.
+    pub attributes: BTreeMap<String, String>,
+    /// Its MSP directory (`signcerts`, `keystore`, ...).
+    pub msp: PathBuf,
+}
+
+/// Writes user `name` of org `domain`, signed by the org's CA, with `attributes`; returns
+/// its directory. Written to a sibling directory first and renamed, so a failure leaves
+/// no half-made user.
+pub fn add(
+    layout: &Layout,
+    domain: &str,
+    name: &str,
+    role: Role,
+    attributes: &BTreeMap<String, String>,
+) -> Result<PathBuf, CryptoError> {
+    let org = layout.org_dir(NodeKind::Peer, domain);
+    let ca = crypto::load_ca(&org.join("ca"), &format!("ca.{domain}"))?;
+    let tlsca = crypto::load_ca(&org.join("tlsca"), &format!("tlsca.{domain}"))?;
+    let mut all = attributes.clone();
+    all.insert("hf.EnrollmentID".into(), name.to_string());
+    all.insert("hf.Type".into(), role.ou().to_string());
+    all.insert("hf.Affiliation".into(), String::new());
+    let json = serde_json::json!({ "attrs": all }).to_string();
+
+    let dir = layout.user_dir(NodeKind::Peer, domain, name);
+    let staging = dir.with_extension("partial");
+    let _ = fs::remove_dir_all(&staging);
+    let leaf = Leaf {
+        name,
+        role,
+        attributes: Some(&json),
+    };
+    let sans = [name.to_string()];
+    let written =
+        crypto::write_identity(&staging, &ca, &tlsca, &leaf, &sans, false).and_then(|()| {
+            fs::rename(&staging, &dir).map_err(|source| CryptoError::Write {
+                path: dir.clone(),
+                source,
+            })
+        });
+    if written.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    written.map(|()| dir)
+}
+
+/// Every user of org `domain` (Admin and User1 included), by name.
+pub fn list(layout: &Layout, domain: &str) -> Result<Vec<Identity>, CryptoError> {
+    let users = layout.org_dir(NodeKind::Peer, domain).join("users");
+    let suffix = format!("@{domain}");
+    let entries = match fs::read_dir(&users) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(unreadable(&users, e.to_string())),
+    };
+    let mut identities = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| unreadable(&users, e.to_string()))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = file_name.strip_suffix(&suffix) else {
+            continue;
+        };
+        identities.push(read(&entry.path().join("msp"), name)?);
+    }
+    identities.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(identities)
+}
+
+fn unreadable(path: &Path, reason: String) -> CryptoError {
+    CryptoError::Read {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Reads the enrollment certificate in `msp/signcerts`.
+fn read(msp: &Path, name: &str) -> Result<Identity, CryptoError> {
+    let signcerts = msp.join("signcerts");
+    let cert_path = fs::read_dir(&signcerts)
+        .map_err(|e| unreadable(&signcerts, e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "pem"))
+        .ok_or_else(|| unreadable(&signcerts, "it holds no certificate".into()))?;
+    let pem = fs::read(&cert_path).map_err(|e| unreadable(&cert_path, e.to_string()))?;
+    let bad = |reason: String| unreadable(&cert_path, reason);
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).map_err(|e| bad(e.to_string()))?;
+    let (_, cert) = X509Certificate::from_der(&pem.contents).map_err(|e| bad(e.to_string()))?;
+    let role = cert
+        .subject()
+        .iter_organizational_unit()
+        .filter_map(|ou| ou.as_str().ok())
+        .find(|ou| ["client", "admin", "peer", "orderer"].contains(ou))
+        .unwrap_or_default()
+        .to_string();
+    let oid = ATTRIBUTES_OID_TEXT;
+    let attributes = match cert
+        .extensions()
+        .iter()
+        .find(|e| e.oid.to_id_string() == oid)
+    {
+        None => BTreeMap::new(),
+        Some(extension) => {
+            #[derive(serde::Deserialize)]
+            struct Attributes {
+                attrs: BTreeMap<String, String>,
+            }
+            serde_json::from_slice::<Attributes>(extension.value)
+                .map_err(|e| bad(format!("its attribute extension is not JSON: {e}")))?
+                .attrs
+        }
+    };
+    Ok(Identity {
+        name: name.to_string(),
+        role,
+        attributes,
+        msp: msp.to_path_buf(),
+    })
+}
+
+const ATTRIBUTES_OID_TEXT: &str = "1.2.3.4.5.6.7.8.1";
+
+#[cfg(test)]
+mod tests;
