@@ -154,9 +154,12 @@ async fn two_channels_with_their_own_values_and_endorsement_policies() {
         )
         .await
         .unwrap_err();
+    let fabx::Error::EndorsementPolicyNotMet(failure) = &err else {
+        panic!("{err}");
+    };
     assert_eq!(
         err.to_string(),
-        "invoke of examplecc on c12 was rejected: endorsements from Org1MSP do not satisfy its endorsement policy AND('Org1MSP.peer', 'Org2MSP.peer') (leave --peer out to ask one peer of every org on the channel, or add peers that satisfy it)"
+        format!("invoke of examplecc on c12 was rejected (ENDORSEMENT_POLICY_FAILURE, transaction {}): endorsements from Org1MSP do not satisfy its endorsement policy AND('Org1MSP.peer', 'Org2MSP.peer'), or the key-level policy of a key it writes (leave --peer out to ask one peer of every org on the channel, or add peers that satisfy it)", failure.tx_id)
     );
     assert_eq!(
         query("c12", "Org1MSP", "a").await.unwrap(),

@@ -75,7 +75,7 @@ async fn examplecc_ledger(test: &str, builder: TopologyBuilder) -> Option<(TestN
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, fabx::Error::EndorsementPolicyNotMet { .. }),
+        matches!(refused, fabx::Error::EndorsementPolicyNotMet(_)),
         "{refused}"
     );
     // Both read a and b before either commits (the orderer batches for 2 s): the

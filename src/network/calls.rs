@@ -225,7 +225,7 @@ impl Network {
                 })
             }
             TxValidationCode::EndorsementPolicyFailure => Err(self
-                .policy_not_met(channel, &call.chaincode, endorsers)
+                .policy_not_met(channel, &call.chaincode, endorsers, &proposal.tx_id)
                 .await),
             other => Err(Error::ChaincodeFailed {
                 name: call.chaincode.clone(),

@@ -132,13 +132,8 @@ pub enum Error {
         channel: String,
         members: String,
     },
-    #[error("invoke of {name} on {channel} was rejected: endorsements from {endorsed_by} do not satisfy its endorsement policy {policy} (leave --peer out to ask one peer of every org on the channel, or add peers that satisfy it)")]
-    EndorsementPolicyNotMet {
-        name: String,
-        channel: String,
-        policy: String,
-        endorsed_by: String,
-    },
+    #[error(transparent)]
+    EndorsementPolicyNotMet(Box<PolicyNotMet>),
     #[error("unknown peer {peer} (peers: {known}); name it by host, e.g. peer0.org1.example.com")]
     UnknownPeer { peer: String, known: String },
     #[error("chaincode {name} is not reachable: the peer cannot connect to its server ({cause}); run `fabx deploy {name}` again to restart its containers")]
@@ -262,4 +257,16 @@ impl From<crate::engine::kubernetes::KubeError> for Error {
     fn from(e: crate::engine::kubernetes::KubeError) -> Error {
         Error::Engine(e.into())
     }
+}
+
+/// An invoke an endorsement policy invalidated: the chaincode's, or a key-level policy of a
+/// key it writes (fabx cannot tell which from the validation code).
+#[derive(Debug, thiserror::Error)]
+#[error("invoke of {name} on {channel} was rejected (ENDORSEMENT_POLICY_FAILURE, transaction {tx_id}): endorsements from {endorsed_by} do not satisfy its endorsement policy {policy}, or the key-level policy of a key it writes (leave --peer out to ask one peer of every org on the channel, or add peers that satisfy it)")]
+pub struct PolicyNotMet {
+    pub name: String,
+    pub channel: String,
+    pub policy: String,
+    pub endorsed_by: String,
+    pub tx_id: String,
 }

@@ -26,6 +26,11 @@ pub use proposal::signed_proposal;
 type Pending = Arc<Mutex<HashMap<(String, String), oneshot::Sender<ChaincodeMessage>>>>;
 type SharedLedger = Arc<Mutex<Ledger>>;
 
+/// Keeps a chaincode served by [`MockPeer::serve`] running; dropping it stops the server.
+pub struct Serving {
+    _stop: oneshot::Sender<()>,
+}
+
 /// A connected, READY peer double.
 pub struct MockPeer {
     out: mpsc::Sender<ChaincodeMessage>,
@@ -37,6 +42,42 @@ pub struct MockPeer {
 }
 
 impl MockPeer {
+    /// Serves `chaincode` with the real shim on a free port of 127.0.0.1 (plain text) and
+    /// connects a peer double to it, as a unit test of a chaincode wants.
+    pub async fn serve<C: crate::Chaincode>(chaincode: C) -> Result<(Self, Serving), ShimError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|source| ShimError::Bind {
+                address: "127.0.0.1:0".into(),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| ShimError::Bind {
+            address: "127.0.0.1:0".into(),
+            source,
+        })?;
+        let config = crate::ServerConfig {
+            chaincode_id: "mockpeer-test:0".into(),
+            address: address.to_string(),
+            tls: None,
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = crate::serve_with_listener(chaincode, config, listener, shutdown).await
+            {
+                eprintln!("fabx-shim mock peer: the chaincode server failed: {e}");
+            }
+        });
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .map_err(ShimError::Transport)?
+            .connect()
+            .await
+            .map_err(ShimError::Transport)?;
+        Ok((MockPeer::connect(channel).await?, Serving { _stop: stop }))
+    }
+
     /// Opens the Connect stream and does REGISTER -> REGISTERED -> READY.
     pub async fn connect(channel: Channel) -> Result<Self, ShimError> {
         let mut client = ChaincodeClient::new(channel)

@@ -5,7 +5,7 @@ use super::servers::{serving, ChaincodeServer};
 use super::{ChaincodeImage, Committed, DeployRequest, Source};
 use crate::artifacts::package::Package;
 use crate::engine::EngineKind;
-use crate::network::error::{Error, Result};
+use crate::network::error::{Error, PolicyNotMet, Result};
 use crate::network::{Check, Network};
 use crate::support::reporter::{step, Reporter, StepId};
 use crate::support::retry::{poll_until, Backoff, Poll};
@@ -442,13 +442,15 @@ impl Network {
         ))
     }
 
-    /// The error for a transaction the endorsement policy invalidated, naming the policy
-    /// (read back from the committed definition) and the orgs that endorsed.
+    /// The error for transaction `tx_id`, which an endorsement policy invalidated: names
+    /// the chaincode's policy (read back from the committed definition; a key-level policy
+    /// of a key it writes may be the one that failed) and the orgs that endorsed.
     pub(crate) async fn policy_not_met(
         &self,
         channel: &str,
         name: &str,
         endorsers: &[Node],
+        tx_id: &str,
     ) -> Error {
         let policy = match self.committed(channel, name).await {
             Ok(Some(c)) => fabx_fabric::policy::endorsement::describe_validation_parameter(
@@ -460,12 +462,13 @@ impl Network {
         };
         let mut orgs: Vec<&str> = endorsers.iter().map(|p| p.msp_id.as_str()).collect();
         orgs.dedup();
-        Error::EndorsementPolicyNotMet {
+        Error::EndorsementPolicyNotMet(Box::new(PolicyNotMet {
             name: name.to_string(),
             channel: channel.to_string(),
             policy,
             endorsed_by: orgs.join(", "),
-        }
+            tx_id: tx_id.to_string(),
+        }))
     }
 }
 

@@ -3,41 +3,14 @@
 
 use std::collections::HashMap;
 
-use fabx_shim::mock_peer::{signed_proposal, MockPeer};
-use fabx_shim::ServerConfig;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tonic::transport::Endpoint;
+use fabx_shim::mock_peer::{signed_proposal, MockPeer, Serving};
 
 use super::PrivateCc;
 
 const CHANNEL: &str = "mychannel";
 
-/// Serves privatecc on a local port and connects a mock peer; the server stops
-/// when the returned sender is dropped.
-async fn connected() -> (MockPeer, oneshot::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = ServerConfig {
-        chaincode_id: "privatecc_1.0:0123".into(),
-        address: addr.to_string(),
-        tls: None,
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        fabx_shim::serve_with_listener(PrivateCc, config, listener, shutdown)
-            .await
-            .expect("server failed");
-    });
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    (MockPeer::connect(channel).await.unwrap(), stop)
+async fn connected() -> (MockPeer, Serving) {
+    MockPeer::serve(PrivateCc).await.unwrap()
 }
 
 /// Invokes `args` and returns the payload of a 200 response as text.

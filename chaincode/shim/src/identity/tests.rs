@@ -128,3 +128,25 @@ fn names_are_escaped_and_ordered_as_go_writes_them() {
         r##"CN=\ #last\+one\ ,O=Acme\, Inc.,L=\#1 \<a\>\;b\"c\\"##
     );
 }
+
+/// A certificate openssl made with a multi-valued OU, two CNs and a comma, and the ID Go
+/// 1.23's crypto/x509 writes for it (`x509::` + Subject.String() + `::` + Issuer.String(),
+/// as cid does).
+#[test]
+fn the_id_is_what_go_writes() {
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIChDCCAimgAwIBAgIUE7R6RZJzPZaV10ZfsCPVi0xneaAwCgYIKoZIzj0EAwIw\ngZYxCzAJBgNVBAYTAlVTMRMwEQYDVQQIDApDYWxpZm9ybmlhMRYwFAYDVQQHDA1T\nYW4gRnJhbmNpc2NvMRMwEQYDVQQKDApBY21lLCBJbmMuMRwwCwYDVQQLDARvcmcx\nMA0GA1UECwwGY2xpZW50MRQwEgYDVQQDDAsgI29kZDtuYW1lIDERMA8GA1UEAwwI\nYXVkaXRvcjEwHhcNMjYxMjA0MTI0NzM2WhcNMjYxMjA1MTI0NzM2WjCBljELMAkG\nA1UEBhMCVVMxEzARBgNVBAgMCkNhbGlmb3JuaWExFjAUBgNVBAcMDVNhbiBGcmFu\nY2lzY28xEzARBgNVBAoMCkFjbWUsIEluYy4xHDALBgNVBAsMBG9yZzEwDQYDVQQL\nDAZjbGllbnQxFDASBgNVBAMMCyAjb2RkO25hbWUgMREwDwYDVQQDDAhhdWRpdG9y\nMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNLr34bfSQCgMMq36pRHDUNOTTZM\nN0PcVL1OAttCTJT00I8AICIusAVK26rcExdTkN6z3LWHlgiZNQZjRuZKuUujUzBR\nMB0GA1UdDgQWBBQ2Gf6Mj32XIC7FpA/PHLAdQx79NjAfBgNVHSMEGDAWgBQ2Gf6M\nj32XIC7FpA/PHLAdQx79NjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kA\nMEYCIQCwotEw3ESl4zbn7rQ9VPXACzoFX5zF5qdFe8bdwYhoqgIhALvn0enedGcZ\nLtCxnZSPQEIZyyhfi+wKgXOe8t6jHKW8\n-----END CERTIFICATE-----\n";
+    let creator = SerializedIdentity {
+        mspid: "Org1MSP".into(),
+        id_bytes: pem.as_bytes().to_vec(),
+    }
+    .encode_to_vec();
+    let identity = ClientIdentity::from_creator(&creator).unwrap();
+    let id = base64::engine::general_purpose::STANDARD
+        .decode(identity.id())
+        .unwrap();
+    let name = r"CN=auditor1,OU=org1+OU=client,O=Acme\, Inc.,L=San Francisco,ST=California,C=US";
+    assert_eq!(
+        String::from_utf8(id).unwrap(),
+        format!("x509::{name}::{name}")
+    );
+}
