@@ -11,7 +11,7 @@ use fabric_gateway::identity::EcdsaP256Signer;
 use fabric_gateway::{Gateway, Identity};
 use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
 use fabx::network::invoke::CallOptions;
-use fabx::topology::{Consensus, NodeKind};
+use fabx::topology::NodeKind;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,12 +217,6 @@ async fn assets_on_fabric_2_5() {
 
 #[tokio::test]
 async fn assets_on_fabric_3_1_with_bft() {
-    let builder = TestNetwork::builder()
-        .images(
-            "hyperledger/fabric-peer:3.1",
-            "hyperledger/fabric-orderer:3.1",
-        )
-        .orderers(4)
-        .consensus(Consensus::Bft);
+    let builder = common::fabric_3_1_bft();
     assets("assets_on_fabric_3_1_with_bft", builder).await;
 }

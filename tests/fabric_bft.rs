@@ -6,22 +6,13 @@
 mod common;
 
 use fabx::harness::{missing_images, TestNetwork};
-use fabx::topology::Consensus;
 
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
 
 #[tokio::test]
 async fn bft_orders_with_one_orderer_down_and_says_which_are_down_without_quorum() {
     const TEST: &str = "bft_orders_with_one_orderer_down";
-    let topology = TestNetwork::builder()
-        .images(
-            "hyperledger/fabric-peer:3.1",
-            "hyperledger/fabric-orderer:3.1",
-        )
-        .orderers(4)
-        .consensus(Consensus::Bft)
-        .build()
-        .unwrap();
+    let topology = common::fabric_3_1_bft().build().unwrap();
     if let Some(reason) = missing_images(&topology).await.unwrap() {
         return common::skipped(TEST, &reason);
     }

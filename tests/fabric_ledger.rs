@@ -11,7 +11,6 @@ use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
 use fabx::ledger::TxView;
 use fabx::network::deploy::{DeployRequest, Source};
 use fabx::network::invoke::CallOptions;
-use fabx::topology::Consensus;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -381,13 +380,7 @@ async fn blocks_and_transactions_of_fabric_2_5_through_the_library_and_the_cli()
 #[tokio::test]
 async fn blocks_and_transactions_of_fabric_3_1_with_bft() {
     const TEST: &str = "blocks_and_transactions_of_fabric_3_1_with_bft";
-    let builder = TestNetwork::builder()
-        .images(
-            "hyperledger/fabric-peer:3.1",
-            "hyperledger/fabric-orderer:3.1",
-        )
-        .orderers(4)
-        .consensus(Consensus::Bft);
+    let builder = common::fabric_3_1_bft();
     if let Some((net, _)) = examplecc_ledger(TEST, builder).await {
         net.teardown().await.unwrap();
     }

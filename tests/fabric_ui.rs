@@ -9,7 +9,6 @@
 mod common;
 
 use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
-use fabx::topology::Consensus;
 use fantoccini::{Client, Locator};
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -120,13 +119,7 @@ async fn the_page_shows_a_new_block_live_and_its_write_set_on_click() {
 
 #[tokio::test]
 async fn the_page_follows_fabric_3_1_with_bft() {
-    let builder = TestNetwork::builder()
-        .images(
-            "hyperledger/fabric-peer:3.1",
-            "hyperledger/fabric-orderer:3.1",
-        )
-        .orderers(4)
-        .consensus(Consensus::Bft);
+    let builder = common::fabric_3_1_bft();
     page_follows_the_ledger(
         "the_page_follows_fabric_3_1_with_bft",
         builder,

@@ -311,3 +311,14 @@ pub async fn examplecc_main_job(net: &fabx::harness::TestNetwork) {
         "220"
     );
 }
+
+/// A network on Fabric 3.1 images with four BFT orderers.
+pub fn fabric_3_1_bft() -> fabx::harness::TopologyBuilder {
+    fabx::harness::TestNetwork::builder()
+        .images(
+            "hyperledger/fabric-peer:3.1",
+            "hyperledger/fabric-orderer:3.1",
+        )
+        .orderers(4)
+        .consensus(fabx::topology::Consensus::Bft)
+}
