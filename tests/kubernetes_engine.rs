@@ -38,6 +38,30 @@ fn fabx(state: &Path, kubeconfig: &Path, args: &[&str]) -> (bool, String, String
     )
 }
 
+/// Runs `fabx down` for the CLI test's network when dropped before the test's own `down`
+/// (a failed assertion midway), so a failing run leaves no namespace behind.
+struct DownOnDrop {
+    state: PathBuf,
+    kubeconfig: PathBuf,
+    network: String,
+    armed: bool,
+}
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            let args = ["down", "--network", self.network.as_str()];
+            let (ok, _, stderr) = fabx(&self.state, &self.kubeconfig, &args);
+            if !ok {
+                eprintln!(
+                    "cleanup: fabx down --network {} failed: {stderr}",
+                    self.network
+                );
+            }
+        }
+    }
+}
+
 async fn client(kubeconfig: &Path) -> kube::Client {
     let config = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
     let config = kube::Config::from_custom_kubeconfig(config, &Default::default())
@@ -129,6 +153,12 @@ async fn main_job_on_kubernetes_through_the_cli() {
         (result, started.elapsed())
     };
 
+    let mut cleanup = DownOnDrop {
+        state: state.clone(),
+        kubeconfig: kubeconfig.clone(),
+        network: network.clone(),
+        armed: true,
+    };
     let ((ok, _, stderr), up) = run(&["up"]);
     assert!(ok, "fabx up failed: {stderr}");
     let ((ok, _, stderr), deploy) = run(&[
@@ -201,6 +231,7 @@ async fn main_job_on_kubernetes_through_the_cli() {
     );
 
     let ((ok, _, stderr), down) = run(&["down"]);
+    cleanup.armed = false;
     assert!(ok, "fabx down failed: {stderr}");
     assert!(!state.exists(), "down leaves the state directory");
     assert_eq!(
