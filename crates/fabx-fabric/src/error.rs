@@ -79,6 +79,22 @@ pub enum FabricError {
         message: String,
         connect: bool,
     },
+    /// A Fabric CA server could not be asked; `connect` when no connection was made.
+    #[error("Fabric CA {ca}: {what}: {message}")]
+    CaRequest {
+        ca: String,
+        what: String,
+        message: String,
+        connect: bool,
+    },
+    /// A Fabric CA server refused a request with its own errors.
+    #[error("Fabric CA {ca} refused {what} (HTTP {status}): {message}")]
+    CaRefused {
+        ca: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
     /// The admin endpoint answered with an HTTP error.
     #[error("orderer {orderer} answered {method} {path} with HTTP {status}: {body}")]
     AdminStatus {
@@ -98,6 +114,7 @@ impl FabricError {
     pub fn is_transient(&self) -> bool {
         match self {
             FabricError::Connect { .. } => true,
+            FabricError::CaRequest { connect, .. } => *connect,
             FabricError::Rpc { code, .. } => crate::transient::code_is_transient(*code),
             FabricError::NotOrdered { status, .. } => status == "SERVICE_UNAVAILABLE",
             FabricError::AdminRequest { connect, .. } => *connect,

@@ -109,7 +109,7 @@ impl ClientIdentity {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, FabricError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, FabricError> {
     std::fs::read(path).map_err(|source| FabricError::ReadIdentity {
         path: path.to_path_buf(),
         source,
@@ -118,7 +118,7 @@ fn read(path: &Path) -> Result<Vec<u8>, FabricError> {
 
 /// The one `.pem` file in `dir`: cryptogen writes exactly one signing certificate, and with
 /// several we could not know which one the key belongs to.
-fn only_pem_in(dir: &Path) -> Result<PathBuf, FabricError> {
+pub(crate) fn only_pem_in(dir: &Path) -> Result<PathBuf, FabricError> {
     let unreadable = |source| FabricError::ReadIdentity {
         path: dir.to_path_buf(),
         source,
@@ -144,7 +144,11 @@ fn only_pem_in(dir: &Path) -> Result<PathBuf, FabricError> {
 
 /// The P-256 key at `key_path`, checked to be the key of the certificate: a mismatch would
 /// otherwise come back from the peer as a bare "access denied" or a failed handshake.
-fn key_of(cert_path: &Path, cert_pem: &[u8], key_path: &Path) -> Result<SigningKey, FabricError> {
+pub(crate) fn key_of(
+    cert_path: &Path,
+    cert_pem: &[u8],
+    key_path: &Path,
+) -> Result<SigningKey, FabricError> {
     let key = signing_key(key_path, &read(key_path)?)?;
     let cert_der = certificate_der(cert_path, cert_pem)?;
     let (_, cert) =

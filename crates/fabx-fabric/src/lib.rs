@@ -7,6 +7,7 @@
 //! A crate of its own so that the protos and tonic code compile once, not with every edit
 //! of fabx, and so that the compiler keeps this layer from reaching up into fabx.
 
+pub mod ca;
 pub mod cli;
 pub mod connection;
 pub mod discovery;
