@@ -83,6 +83,8 @@ pub struct TopologyBuilder {
     pub orderer: OrdererSettings,
     /// Every org's peers' state database.
     pub state_database: StateDatabase,
+    /// A Fabric CA server per org.
+    pub certificate_authorities: bool,
 }
 
 impl Default for TopologyBuilder {
@@ -98,6 +100,7 @@ impl Default for TopologyBuilder {
             images: default.images,
             orderer: default.orderer,
             state_database: StateDatabase::Leveldb,
+            certificate_authorities: false,
         }
     }
 }
@@ -147,6 +150,12 @@ impl TopologyBuilder {
         self
     }
 
+    /// A Fabric CA server per org (see `certificate_authorities` in the README).
+    pub fn certificate_authorities(mut self, on: bool) -> Self {
+        self.certificate_authorities = on;
+        self
+    }
+
     /// The peer and orderer images.
     pub fn images(mut self, peer: &str, orderer: &str) -> Self {
         self.images.peer = peer.to_string();
@@ -176,6 +185,7 @@ impl TopologyBuilder {
             kubernetes: None,
             images: self.images.clone(),
             state_database: self.state_database,
+            certificate_authorities: self.certificate_authorities,
             orderer_org: OrdererOrg {
                 msp_id: "OrdererMSP".into(),
                 domain: "example.com".into(),
@@ -199,6 +209,8 @@ impl TopologyBuilder {
                         })
                         .collect(),
                     state_database: None,
+                    certificate_authority: None,
+                    ca_host_port: None,
                 })
                 .collect(),
             orderer: self.orderer.clone(),
@@ -240,6 +252,9 @@ pub async fn missing_images(topology: &Topology) -> Result<Option<String>> {
     ];
     if !topology.couchdbs().is_empty() {
         images.push(("CouchDB image", topology.couchdb_image()));
+    }
+    if !topology.certificate_authorities().is_empty() {
+        images.push(("Fabric CA image", topology.ca_image()));
     }
     for (what, image) in images {
         if !engine.image_present(image).await? {

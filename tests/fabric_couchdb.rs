@@ -217,7 +217,7 @@ async fn couchdb_explain(
     query: &str,
 ) -> serde_json::Value {
     use base64::Engine as _;
-    let admin = fabx::network::couchdb::CouchDbAdmin::load(&net.network().layout).unwrap();
+    let admin = fabx::network::couchdb::load_admin(&net.network().layout).unwrap();
     let auth = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{}", admin.user, admin.password));
     let request = format!(

@@ -448,3 +448,45 @@ fn the_couchdb_example_file_loads() {
         ]
     );
 }
+
+#[test]
+fn the_fabric_ca_example_file_loads_and_an_org_may_go_without() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/network/fabric-ca.yaml");
+    let t = Topology::load(std::path::Path::new(path)).unwrap();
+    let cas: Vec<(String, String)> = t
+        .certificate_authorities()
+        .into_iter()
+        .map(|c| (c.host, c.name))
+        .collect();
+    assert_eq!(
+        cas,
+        [
+            ("ca.org1.example.com".to_string(), "ca-org1".to_string()),
+            ("ca.org2.example.com".to_string(), "ca-org2".to_string())
+        ]
+    );
+    assert_eq!(t.ca_image(), "hyperledger/fabric-ca:1.5");
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "{ msp_id: Org2MSP, domain: org2.example.com,",
+        "{ msp_id: Org2MSP, domain: org2.example.com, certificate_authority: false,",
+    );
+    let t = Topology::parse(&text, "test.yaml").unwrap();
+    assert_eq!(t.certificate_authorities().len(), 1);
+    assert!(t.ca_of("Org2MSP").is_none());
+}
+
+#[test]
+fn a_ca_host_port_needs_a_ca_and_its_own_number() {
+    let text = MINIMAL.replace("tools: t:1", "ca: 'no such'");
+    assert_eq!(invalid(&text).1, "images.ca");
+    let without_ca = MINIMAL.replace(
+        "peers: [ { name: peer0 } ]",
+        "peers: [ { name: peer0 } ], ca_host_port: 7054",
+    );
+    assert_eq!(invalid(&without_ca).1, "orgs[0].ca_host_port");
+    let with_ca = without_ca.replace("channel: ch", "channel: ch\ncertificate_authorities: true");
+    let t = Topology::parse(&with_ca, "t.yaml").unwrap();
+    assert_eq!(t.ca_of("AMSP").unwrap().host_port, Some(7054));
+    let taken = with_ca.replace("{ name: peer0 }", "{ name: peer0, host_port: 7054 }");
+    assert_eq!(invalid(&taken).1, "orgs[0].ca_host_port");
+}

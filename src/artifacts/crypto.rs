@@ -56,7 +56,7 @@ impl Role {
 /// A CA: its certificate (PEM) and an issuer to sign with.
 pub(crate) struct Ca {
     name: String,
-    cert_pem: String,
+    pub(crate) cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -242,6 +242,16 @@ pub(crate) fn load_ca(dir: &Path, name: &str) -> Result<Ca, CryptoError> {
     })
 }
 
+/// A TLS server and client certificate for `name` with `sans`, signed by `tlsca`;
+/// returns (cert PEM, key PEM).
+pub(crate) fn issue_tls(
+    tlsca: &Ca,
+    name: &str,
+    sans: &[String],
+) -> Result<(String, String), CryptoError> {
+    issue(tlsca, name, None, sans, true, None)
+}
+
 /// Who an enrollment certificate is for.
 pub(crate) struct Leaf<'a> {
     /// The subject's common name.
@@ -335,7 +345,7 @@ pub(crate) fn write_identity(
 }
 
 /// The public part of an MSP: CA certs and the NodeOU config.
-fn write_msp_public(msp: &Path, ca: &Ca, tlsca: &Ca) -> Result<(), CryptoError> {
+pub(crate) fn write_msp_public(msp: &Path, ca: &Ca, tlsca: &Ca) -> Result<(), CryptoError> {
     let ca_file = format!("{}-cert.pem", ca.name);
     write_file(&msp.join("cacerts").join(&ca_file), &ca.cert_pem, false)?;
     write_file(

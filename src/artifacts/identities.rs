@@ -68,6 +68,26 @@ pub fn add(
     written.map(|()| dir)
 }
 
+/// What a user directory holds besides the enrollment a Fabric CA made (`msp/signcerts`,
+/// `msp/keystore`): the org's MSP public part (CA certificates, NodeOU config) and a TLS
+/// client certificate from the org's TLS CA, as for users signed in process.
+pub fn write_user_extras(
+    layout: &Layout,
+    domain: &str,
+    name: &str,
+    dir: &Path,
+) -> Result<(), CryptoError> {
+    let org = layout.org_dir(NodeKind::Peer, domain);
+    let ca = crypto::load_ca(&org.join("ca"), &format!("ca.{domain}"))?;
+    let tlsca = crypto::load_ca(&org.join("tlsca"), &format!("tlsca.{domain}"))?;
+    crypto::write_msp_public(&dir.join("msp"), &ca, &tlsca)?;
+    let (cert, key) = crypto::issue_tls(&tlsca, name, &[name.to_string()])?;
+    let tls = dir.join("tls");
+    crypto::write_file(&tls.join("ca.crt"), &tlsca.cert_pem, false)?;
+    crypto::write_file(&tls.join("client.crt"), &cert, false)?;
+    crypto::write_file(&tls.join("client.key"), &key, true)
+}
+
 /// Every user of org `domain` (Admin and User1 included), by name.
 pub fn list(layout: &Layout, domain: &str) -> Result<Vec<Identity>, CryptoError> {
     let users = layout.org_dir(NodeKind::Peer, domain).join("users");

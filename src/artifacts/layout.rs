@@ -119,6 +119,12 @@ impl Layout {
         self.root.join("couchdb").join("admin.json")
     }
 
+    /// An org's Fabric CA server: its TLS certificate (`tls/`), the bootstrap registrar's
+    /// password (`registrar.json`) and enrollment (`registrar/msp`).
+    pub fn fabric_ca(&self, domain: &str) -> PathBuf {
+        self.root.join("fabric-ca").join(domain)
+    }
+
     /// configtx.yaml of one channel (its member orgs), for Fabric's tools run by users.
     pub fn configtx_of(&self, channel: &str) -> PathBuf {
         self.configtx().join(channel)

@@ -8,6 +8,7 @@ pub mod channel_config;
 pub mod configtx;
 pub mod core_yaml;
 pub mod crypto;
+pub mod fabric_ca;
 pub mod identities;
 pub mod layout;
 pub mod package;

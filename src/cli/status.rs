@@ -70,8 +70,12 @@ pub async fn run(network: &Network, output: &Output) -> Result<()> {
     }
     for other in &status.others {
         println!(
-            "{:<32} {:<8} {:<12} {:<9}",
-            other.container, other.role, "-", other.state
+            "{:<32} {:<8} {:<12} {:<9} {}",
+            other.container,
+            other.role,
+            other.msp_id.as_deref().unwrap_or("-"),
+            other.state,
+            other.addresses.join(" ")
         );
     }
     for channel in &status.channels {

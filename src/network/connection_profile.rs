@@ -8,11 +8,13 @@
 //! as `tlsCACerts.pem`, and the peer's host name as `ssl-target-name-override` and
 //! `hostnameOverride`: the TLS certificate names it), and the org's CA.
 //!
-//! fabx runs no Fabric CA server: the entry in `certificateAuthorities` carries the org's
-//! signing CA certificate (`ca/ca.<domain>-cert.pem`) and a `caName`, but no `url`, so an
-//! application cannot enroll or register users with it. Instead it uses the identity
-//! fabx already generated beside the profile: `users/User1@<domain>/msp` (signcerts and
-//! keystore), a client of the org (or `users/Admin@<domain>/msp`, its admin).
+//! Without a Fabric CA server (the default), the entry in `certificateAuthorities` carries
+//! the org's signing CA certificate (`ca/ca.<domain>-cert.pem`) and a `caName`, but no
+//! `url`: an application uses the identities fabx made beside the profile,
+//! `users/User1@<domain>/msp` (signcerts and keystore), a client of the org (or `Admin`, or
+//! one `fabx identity add` made). With the org's CA server (`certificate_authorities`), the
+//! entry has its `url` (`https://localhost:PORT`) and the org's TLS CA as `tlsCACerts`, so
+//! an application registers and enrolls users as with test-network's `-ca`.
 
 use super::Network;
 use crate::network::error::{Error, Result};
@@ -43,9 +45,16 @@ fn org_key(msp_id: &str) -> &str {
 }
 
 /// One org's connection profile, as test-network's `connection-org1.json`: `peers` at
-/// their addresses with the org's TLS CA certificate `tls_ca_pem`, and the org's CA
-/// certificate `ca_pem` under `certificateAuthorities` (no `url`: fabx runs no CA server).
-pub fn render(org: &PeerOrg, peers: &[ProfilePeer], tls_ca_pem: &str, ca_pem: &str) -> Value {
+/// their addresses with the org's TLS CA certificate `tls_ca_pem`, and under
+/// `certificateAuthorities` the org's CA server at `ca_url` (trusted through the TLS CA),
+/// or without a server the org's CA certificate `ca_pem` and no `url`.
+pub fn render(
+    org: &PeerOrg,
+    peers: &[ProfilePeer],
+    tls_ca_pem: &str,
+    ca_pem: &str,
+    ca_url: Option<&str>,
+) -> Value {
     let label = org_label(&org.domain);
     let key = org_key(&org.msp_id);
     let ca_host = format!("ca.{}", org.domain);
@@ -79,9 +88,17 @@ pub fn render(org: &PeerOrg, peers: &[ProfilePeer], tls_ca_pem: &str, ca_pem: &s
         },
         "peers": peer_entries,
         "certificateAuthorities": {
-            ca_host.clone(): {
-                "caName": format!("ca-{label}"),
-                "tlsCACerts": { "pem": [ca_pem] },
+            ca_host.clone(): match ca_url {
+                None => json!({
+                    "caName": format!("ca-{label}"),
+                    "tlsCACerts": { "pem": [ca_pem] },
+                }),
+                Some(url) => json!({
+                    "url": url,
+                    "caName": format!("ca-{label}"),
+                    "tlsCACerts": { "pem": [tls_ca_pem] },
+                    "httpOptions": { "verify": true },
+                }),
             },
         },
     })
@@ -93,8 +110,7 @@ impl Network {
     /// Docker reports them (so the network must be up); returns the files written.
     ///
     /// The org's application identity is the cryptogen `users/User1@<domain>/msp` beside
-    /// the profiles. There is no Fabric CA server: the CA entry has the CA certificate
-    /// and a `caName`, but no `url`.
+    /// the profiles; an org with a Fabric CA server has its `url` in the CA entry.
     pub async fn write_connection_profiles(&self) -> Result<Vec<PathBuf>> {
         let mut written = Vec::new();
         for org in &self.topology.orgs {
@@ -117,7 +133,15 @@ impl Network {
                     .join(format!("tlsca.{}-cert.pem", org.domain)),
             )?;
             let ca_pem = read(dir.join("ca").join(format!("ca.{}-cert.pem", org.domain)))?;
-            let profile = render(org, &peers, &tls_ca_pem, &ca_pem);
+            let ca_url = match self.topology.ca_of(&org.msp_id) {
+                None => None,
+                Some(ca) => {
+                    let container = self.topology.container_name(&ca.host);
+                    let address = self.engine.client_address(&container, ports::CA).await?;
+                    Some(format!("https://{address}"))
+                }
+            };
+            let profile = render(org, &peers, &tls_ca_pem, &ca_pem, ca_url.as_deref());
 
             let label = org_label(&org.domain);
             let json_path = dir.join(format!("connection-{label}.json"));
@@ -162,7 +186,7 @@ mod tests {
 
     #[test]
     fn profile_has_test_network_fields() {
-        let p = render(&org1(), &peers(), TLS_CA, CA);
+        let p = render(&org1(), &peers(), TLS_CA, CA, None);
         assert_eq!(p["name"], "test-network-org1");
         assert_eq!(p["version"], "1.0.0");
         assert_eq!(p["client"]["organization"], "Org1");
@@ -208,7 +232,7 @@ mod tests {
 
     #[test]
     fn yaml_form_parses_to_the_same_value() {
-        let p = render(&org1(), &peers(), TLS_CA, CA);
+        let p = render(&org1(), &peers(), TLS_CA, CA, None);
         let yaml = serde_norway::to_string(&p).unwrap();
         let back: Value = serde_norway::from_str(&yaml).unwrap();
         assert_eq!(back, p);
@@ -233,5 +257,24 @@ mod tests {
         assert_eq!(url_host("::"), "localhost");
         assert_eq!(url_host("192.168.1.20"), "192.168.1.20");
         assert_eq!(url_host("fd00::1"), "[fd00::1]");
+    }
+
+    #[test]
+    fn an_org_with_a_ca_server_gets_its_url_and_tls_ca() {
+        let p = render(
+            &org1(),
+            &peers(),
+            TLS_CA,
+            CA,
+            Some("https://localhost:7054"),
+        );
+        let ca = &p["certificateAuthorities"]["ca.org1.example.com"];
+        assert_eq!(ca["url"], "https://localhost:7054");
+        assert_eq!(ca["caName"], "ca-org1");
+        assert_eq!(ca["tlsCACerts"]["pem"][0], TLS_CA);
+        let without = render(&org1(), &peers(), TLS_CA, CA, None);
+        let ca = &without["certificateAuthorities"]["ca.org1.example.com"];
+        assert!(ca.get("url").is_none());
+        assert_eq!(ca["tlsCACerts"]["pem"][0], CA);
     }
 }

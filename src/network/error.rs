@@ -80,8 +80,8 @@ pub enum Error {
     Label(#[from] crate::artifacts::package::LabelError),
     #[error(transparent)]
     Statedb(#[from] crate::artifacts::statedb::StatedbError),
-    #[error("{path} does not hold the network's CouchDB admin ({reason}); run `fabx down`, then `fabx up`, for a fresh network")]
-    CouchDbAdmin { path: PathBuf, reason: String },
+    #[error("{path} does not hold the credentials fabx made for a server of the network ({reason}); run `fabx down`, then `fabx up`, for a fresh network")]
+    Credentials { path: PathBuf, reason: String },
     #[error("chaincode directory {dir} not found (put the chaincode in chaincode/{name}, or give --path DIR or --image IMAGE)")]
     UnknownChaincode { name: String, dir: PathBuf },
     /// Input fabx cannot use: `problem` says what is wrong with it, `fix` what to give.

@@ -30,8 +30,9 @@ pub struct OrgIdentity {
 }
 
 impl Network {
-    /// Signs user `name` of org `msp_id` with the org's CA, with `attributes` in Fabric
-    /// CA's extension, and writes it beside the org's other users.
+    /// Makes user `name` of org `msp_id` with `attributes` in Fabric CA's extension and
+    /// writes it beside the org's other users: registered and enrolled through the org's
+    /// Fabric CA server when it runs one, else signed in process by the org's CA.
     pub async fn add_identity(
         &self,
         msp_id: &str,
@@ -68,7 +69,28 @@ impl Network {
             IdentityRole::Client => Role::Client,
             IdentityRole::Admin => Role::Admin,
         };
-        identities::add(&self.layout, &org.domain, name, role, &attributes)?;
+        match self.topology.ca_of(msp_id) {
+            None => {
+                identities::add(&self.layout, &org.domain, name, role, &attributes)?;
+            }
+            Some(ca) => {
+                // Staged and renamed, as in process: a failure leaves no half-made user.
+                let dir = self.layout.user_dir(NodeKind::Peer, &org.domain, name);
+                let staging = dir.with_extension("partial");
+                let _ = std::fs::remove_dir_all(&staging);
+                let enrolled = self
+                    .enroll_through_ca(&ca, name, role, &attributes, &staging)
+                    .await
+                    .and_then(|()| {
+                        std::fs::rename(&staging, &dir)
+                            .map_err(|source| Error::io("rename", &staging, source))
+                    });
+                if enrolled.is_err() {
+                    let _ = std::fs::remove_dir_all(&staging);
+                }
+                enrolled?;
+            }
+        }
         let identity = identities::list(&self.layout, &org.domain)?
             .into_iter()
             .find(|i| i.name == name)

@@ -48,12 +48,14 @@ impl Network {
         }
         // Every node must exist and be running or startable.
         let couchdbs = self.topology.couchdbs();
+        let cas = self.topology.certificate_authorities();
         let expected: Vec<(String, String)> = self
             .topology
             .nodes()
             .iter()
             .map(|n| &n.host)
             .chain(couchdbs.iter().map(|c| &c.host))
+            .chain(cas.iter().map(|c| &c.host))
             .map(|host| (self.topology.container_name(host), host.clone()))
             .collect();
         let mut stopped = Vec::new();
@@ -120,7 +122,17 @@ impl Network {
             )
             .await
         });
-        try_join_all(restarts).await?;
+        let ca_restarts = cas
+            .iter()
+            .filter(|ca| stopped.contains(&self.topology.container_name(&ca.host)))
+            .map(|ca| async move {
+                let name = format!("start {} again", ca.host);
+                step(reporter, &name, self.restart_ca(ca)).await
+            });
+        let (restarts, ca_restarts) =
+            futures_util::future::join(try_join_all(restarts), try_join_all(ca_restarts)).await;
+        restarts?;
+        ca_restarts?;
         let servers = chaincode.iter().map(|container| async move {
             step(
                 reporter,

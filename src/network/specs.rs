@@ -5,7 +5,7 @@ use crate::engine::spec::{
     Bind, WorkloadSpec, LABEL_HOST, LABEL_MANAGED, LABEL_MSP, LABEL_NETWORK, LABEL_ROLE, MANAGED,
 };
 use crate::network::couchdb::CouchDbAdmin;
-use crate::topology::{ports, CouchDb, Node, NodeKind, Topology};
+use crate::topology::{ports, CertificateAuthority, CouchDb, Node, NodeKind, Topology};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -15,6 +15,13 @@ pub const DATA_DIR: &str = "/var/hyperledger/production";
 pub const COUCHDB_DATA_DIR: &str = "/opt/couchdb/data";
 /// The role label of CouchDB containers.
 pub const ROLE_COUCHDB: &str = "couchdb";
+
+/// The label role of a Fabric CA server.
+pub const ROLE_CA: &str = "ca";
+
+/// Where a CA server keeps its database and keystore (the official image's
+/// FABRIC_CA_HOME; in the container, so registrations survive `stop` and `start`).
+pub const CA_HOME: &str = "/etc/hyperledger/fabric-ca-server";
 
 /// Labels every object of the network carries.
 pub fn labels(topology: &Topology, role: &str) -> HashMap<String, String> {
@@ -257,7 +264,7 @@ pub fn couchdb_spec(topology: &Topology, couchdb: &CouchDb, admin: &CouchDbAdmin
     WorkloadSpec {
         name: topology.container_name(&couchdb.host),
         image: topology.couchdb_image().to_string(),
-        env: admin.server_env(),
+        env: crate::network::couchdb::server_env(admin),
         labels,
         network: topology.network.clone(),
         aliases: vec![couchdb.host.clone()],
@@ -268,6 +275,67 @@ pub fn couchdb_spec(topology: &Topology, couchdb: &CouchDb, admin: &CouchDbAdmin
         host_ip: topology.host_ip().to_string(),
         ports: vec![ports::COUCHDB],
         data_dir: Some(COUCHDB_DATA_DIR.into()),
+        ..WorkloadSpec::default()
+    }
+}
+
+/// An org's Fabric CA server: started with the org's CA key and certificate (read-only),
+/// TLS from the org's TLS CA, the bootstrap registrar `admin`, published on the host.
+pub fn ca_spec(
+    topology: &Topology,
+    layout: &Layout,
+    ca: &CertificateAuthority,
+    registrar_password: &str,
+) -> WorkloadSpec {
+    let mut labels = labels(topology, ROLE_CA);
+    labels.insert(LABEL_HOST.into(), ca.host.clone());
+    labels.insert(LABEL_MSP.into(), ca.msp_id.clone());
+    let org = layout.org_dir(NodeKind::Peer, &ca.domain);
+    let env = [
+        ("FABRIC_CA_HOME", CA_HOME.to_string()),
+        ("FABRIC_CA_SERVER_CA_NAME", ca.name.clone()),
+        ("FABRIC_CA_SERVER_PORT", ports::CA.to_string()),
+        (
+            "FABRIC_CA_SERVER_CA_CERTFILE",
+            format!("/fabx/ca/ca.{}-cert.pem", ca.domain),
+        ),
+        ("FABRIC_CA_SERVER_CA_KEYFILE", "/fabx/ca/priv_sk".into()),
+        ("FABRIC_CA_SERVER_TLS_ENABLED", "true".into()),
+        (
+            "FABRIC_CA_SERVER_TLS_CERTFILE",
+            "/fabx/tls/server.crt".into(),
+        ),
+        (
+            "FABRIC_CA_SERVER_TLS_KEYFILE",
+            "/fabx/tls/server.key".into(),
+        ),
+        // Attributes and NodeOU types as Fabric CA writes them: registered users may
+        // have any type, and any affiliation (fabx registers with the root one).
+        ("FABRIC_CA_SERVER_REGISTRY_MAXENROLLMENTS", "-1".into()),
+    ];
+    WorkloadSpec {
+        name: topology.container_name(&ca.host),
+        image: topology.ca_image().to_string(),
+        cmd: Some(vec![
+            "fabric-ca-server".into(),
+            "start".into(),
+            "-b".into(),
+            format!("admin:{registrar_password}"),
+        ]),
+        env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels,
+        binds: vec![
+            ro(&org.join("ca"), "/fabx/ca"),
+            ro(&layout.fabric_ca(&ca.domain).join("tls"), "/fabx/tls"),
+        ],
+        network: topology.network.clone(),
+        aliases: vec![ca.host.clone()],
+        // Always published (Docker picks the port when the topology does not): fabx and
+        // applications reach the CA from the host.
+        host_ports: vec![(ports::CA, ca.host_port.unwrap_or(0))],
+        host_ip: topology.host_ip().to_string(),
+        ports: vec![ports::CA],
+        data_dir: Some(CA_HOME.into()),
         ..WorkloadSpec::default()
     }
 }

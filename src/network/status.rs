@@ -122,12 +122,18 @@ pub struct NetworkStatus {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OtherContainer {
     pub container: String,
-    /// `tools` or `chaincode`.
+    /// `chaincode` or `ca`.
     pub role: String,
     pub state: String,
     /// For a chaincode container: the package it serves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package_id: Option<String>,
+    /// The org it belongs to (a CA server's), if labelled so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msp_id: Option<String>,
+    /// Published `host:port`s (a CA server's REST API).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
 }
 
 impl Network {
@@ -175,6 +181,8 @@ impl Network {
                         role: role.unwrap_or("unknown").to_string(),
                         state,
                         package_id: labels.get(LABEL_PACKAGE_ID).cloned(),
+                        msp_id: labels.get(LABEL_MSP).cloned(),
+                        addresses: published_addresses(c),
                     });
                     continue;
                 }

@@ -16,7 +16,6 @@ use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, LABEL_STATE_DIR, MANAGED
 use crate::engine::wait::{await_log, consensus_ready, ORDERER_READY, PEER_READY};
 use crate::engine::{EngineKind, NodeService, WorkloadSpec};
 use crate::network::calls::retrying;
-use crate::network::couchdb::CouchDbAdmin;
 use crate::network::error::{Error, Result};
 use crate::network::lock::{entries_but_lock, remove_entries, StateLock, LOCK_WAIT};
 use crate::network::specs::{labels, node_spec};
@@ -106,6 +105,24 @@ impl Network {
         if !self.topology.couchdbs().is_empty() {
             wanted.push(self.topology.couchdb_image());
         }
+        let cas = self.topology.certificate_authorities();
+        if !cas.is_empty() {
+            if self.engine.kind() == EngineKind::Kubernetes {
+                return Err(Error::BadInput {
+                    problem: format!(
+                        "Fabric CA servers ({}) run on Docker only for now",
+                        cas.iter()
+                            .map(|c| c.host.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    fix:
+                        "leave certificate_authorities out of the topology, or use --engine docker"
+                            .into(),
+                });
+            }
+            wanted.push(self.topology.ca_image());
+        }
         wanted.dedup();
         step_with(reporter, "check images", |id| async move {
             try_join_all(wanted.into_iter().map(|image| async move {
@@ -174,6 +191,20 @@ impl Network {
                 choose(&mut p.host_port, host.clone())?;
                 choose(&mut p.couchdb_host_port, couchdb_host(&host))?;
             }
+        }
+        let with_ca: Vec<String> = self
+            .topology
+            .certificate_authorities()
+            .into_iter()
+            .map(|ca| ca.msp_id)
+            .collect();
+        for org in topology
+            .orgs
+            .iter_mut()
+            .filter(|o| with_ca.contains(&o.msp_id))
+        {
+            let host = format!("ca.{}", org.domain);
+            choose(&mut org.ca_host_port, host)?;
         }
         Ok(topology)
     }
@@ -287,7 +318,14 @@ impl Network {
             }
             result
         });
-        join_all(nodes).await.into_iter().try_for_each(|r| r)?;
+        // Each org's CA server starts beside its nodes; nothing waits for it but `up`.
+        let cas = self.topology.certificate_authorities();
+        let cas = join_all(cas.iter().map(|ca| async move {
+            let name = format!("start {}", ca.host);
+            step(reporter, &name, self.run_ca(ca)).await
+        }));
+        let (nodes, cas) = futures_util::future::join(join_all(nodes), cas).await;
+        nodes.into_iter().chain(cas).try_for_each(|r| r)?;
         if self.engine.kind() == EngineKind::Docker {
             // The profiles name published host ports; a cluster publishes none.
             step(
@@ -325,8 +363,9 @@ impl Network {
         tokio::task::spawn_blocking(move || -> Result<ChannelBlocks> {
             crypto::generate(&topology, &layout)?;
             if !topology.couchdbs().is_empty() {
-                CouchDbAdmin::create(&layout)?;
+                super::couchdb::create_admin(&layout)?;
             }
+            super::fabric_ca::write_ca_files(&layout, &topology.certificate_authorities())?;
             let mut blocks = ChannelBlocks::new();
             for spec in topology.channels() {
                 let view = topology
@@ -379,8 +418,10 @@ impl Network {
     pub(super) fn node_workload(&self, node: &Node) -> Result<WorkloadSpec> {
         let mut spec = node_spec(&self.topology, &self.layout, node);
         if let Some(couchdb) = self.topology.couchdb_of(node) {
-            spec.env
-                .extend(CouchDbAdmin::load(&self.layout)?.peer_env(&couchdb));
+            spec.env.extend(super::couchdb::peer_env(
+                &super::couchdb::load_admin(&self.layout)?,
+                &couchdb,
+            ));
         }
         if node.kind == NodeKind::Peer && self.engine.kind() == EngineKind::Docker {
             spec.binds.push(crate::engine::Bind {

@@ -64,6 +64,11 @@ pub struct Topology {
     /// choose its own.
     #[serde(default, skip_serializing_if = "StateDatabase::is_leveldb")]
     pub state_database: StateDatabase,
+    /// A Fabric CA server per peer org (`fabric-ca-server`, started with the org's CA key
+    /// and certificate), for applications that register and enroll users; an org may say
+    /// otherwise with its own `certificate_authority`. Docker only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub certificate_authorities: bool,
     pub orderer_org: OrdererOrg,
     pub orgs: Vec<PeerOrg>,
     #[serde(default)]
@@ -125,7 +130,13 @@ pub struct Images {
     /// CouchDB for peers whose state database is CouchDB (default `couchdb:3.4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub couchdb: Option<String>,
+    /// Fabric CA for orgs with a CA server (default `hyperledger/fabric-ca:1.5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
 }
+
+/// The Fabric CA image unless `images.ca` says otherwise.
+pub const DEFAULT_CA_IMAGE: &str = "hyperledger/fabric-ca:1.5";
 
 /// The CouchDB image peers use unless `images.couchdb` says otherwise.
 pub const DEFAULT_COUCHDB_IMAGE: &str = "couchdb:3.4";
@@ -181,6 +192,26 @@ pub struct PeerOrg {
     /// This org's peers' state database, instead of the network's `state_database`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_database: Option<StateDatabase>,
+    /// Whether this org runs a Fabric CA server, instead of the network's
+    /// `certificate_authorities`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<bool>,
+    /// The host port of the org's CA server (default: a free one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_host_port: Option<u16>,
+}
+
+/// The Fabric CA server of an org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateAuthority {
+    /// Host name in the network and in its TLS certificate (`ca.org1.example.com`).
+    pub host: String,
+    pub msp_id: String,
+    pub domain: String,
+    /// The CA's name inside the server, as test-network names it (`ca-org1`).
+    pub name: String,
+    /// Published host port of 7054.
+    pub host_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -299,6 +330,7 @@ pub mod ports {
     pub const PEER_CHAINCODE: u16 = 7052;
     pub const PEER_OPERATIONS: u16 = 9444;
     pub const COUCHDB: u16 = 5984;
+    pub const CA: u16 = 7054;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -420,6 +452,36 @@ impl Topology {
         self.org(msp_id)
             .and_then(|o| o.state_database)
             .unwrap_or(self.state_database)
+    }
+
+    /// The Fabric CA image.
+    pub fn ca_image(&self) -> &str {
+        self.images.ca.as_deref().unwrap_or(DEFAULT_CA_IMAGE)
+    }
+
+    /// The CA server of every org that runs one.
+    pub fn certificate_authorities(&self) -> Vec<CertificateAuthority> {
+        self.orgs
+            .iter()
+            .filter(|o| {
+                o.certificate_authority
+                    .unwrap_or(self.certificate_authorities)
+            })
+            .map(|o| CertificateAuthority {
+                host: format!("ca.{}", o.domain),
+                msp_id: o.msp_id.clone(),
+                domain: o.domain.clone(),
+                name: format!("ca-{}", o.domain.split('.').next().unwrap_or(&o.domain)),
+                host_port: o.ca_host_port,
+            })
+            .collect()
+    }
+
+    /// The CA server of org `msp_id`, if it runs one.
+    pub fn ca_of(&self, msp_id: &str) -> Option<CertificateAuthority> {
+        self.certificate_authorities()
+            .into_iter()
+            .find(|ca| ca.msp_id == msp_id)
     }
 
     /// The CouchDB image.

@@ -42,6 +42,7 @@ impl Topology {
             ("images.peer", Some(&self.images.peer)),
             ("images.orderer", Some(&self.images.orderer)),
             ("images.couchdb", self.images.couchdb.as_ref()),
+            ("images.ca", self.images.ca.as_ref()),
         ];
         for (field, image) in images.into_iter().filter_map(|(f, i)| Some((f, i?))) {
             if image.trim().is_empty() || image.contains(char::is_whitespace) {
@@ -211,6 +212,26 @@ impl Topology {
                         "give every published port its own non-zero number, or leave it out",
                     ));
                 }
+            }
+        }
+        for (i, org) in self.orgs.iter().enumerate() {
+            let Some(port) = org.ca_host_port else {
+                continue;
+            };
+            let at = format!("orgs[{i}].ca_host_port");
+            if self.ca_of(&org.msp_id).is_none() {
+                return Err(bad(
+                    at,
+                    format!("{} runs no Fabric CA server to publish", org.msp_id),
+                    "set certificate_authorities: true (or certificate_authority: true in the org), or leave ca_host_port out",
+                ));
+            }
+            if port == 0 || !host_ports.insert(port) {
+                return Err(bad(
+                    at,
+                    format!("host port {port} is zero or used twice"),
+                    "give every published port its own non-zero number, or leave it out",
+                ));
             }
         }
         self.validate_channels(&bad)?;

@@ -10,7 +10,6 @@
 use super::archive::{self, Staged};
 use crate::engine::spec::{LABEL_MANAGED, LABEL_NETWORK, MANAGED};
 use crate::engine::EngineRef;
-use crate::network::couchdb::CouchDbAdmin;
 use crate::network::deploy::{ChaincodeImage, ChaincodeServer, DeployRequest};
 use crate::network::deployments::{Deployment, DeploymentSource};
 use crate::network::down::{teardown, STATE_MARKER};
@@ -294,7 +293,7 @@ impl Network {
         }
         let couchdbs = self.topology.couchdbs();
         if !couchdbs.is_empty() {
-            let admin = CouchDbAdmin::load(&self.layout)?;
+            let admin = crate::network::couchdb::load_admin(&self.layout)?;
             for couchdb in couchdbs {
                 let spec = couchdb_spec(&self.topology, &couchdb, &admin);
                 specs.push((couchdb.host, spec, COUCHDB_DATA_DIR));

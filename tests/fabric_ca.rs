@@ -1,0 +1,154 @@
+//! A real Fabric CA server per org (`certificate_authorities: true`) on Fabric 2.5: `up`
+//! starts it with the org's own CA key and certificate and waits for it; `fabx identity
+//! add` registers and enrolls a user with an attribute through its REST API; that user's
+//! invoke commits, with the CA-issued certificate (and its attribute) as the creator; the
+//! connection profile names the CA's URL; an application registers and enrolls a user
+//! of its own through that URL with the registrar; `stop`/`start` keep the registrations;
+//! `down` leaves nothing. Prints SKIPPED without the images.
+
+mod common;
+
+use fabx::harness::{missing_images, TestNetwork};
+use fabx::network::invoke::CallOptions;
+use fabx::topology::NodeKind;
+use fabx_fabric::ca::{CaClient, Registrar, Registration};
+
+const ASSETCC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/assetcc");
+
+#[tokio::test]
+async fn users_registered_and_enrolled_through_each_org_s_ca_submit() {
+    const TEST: &str = "users_registered_and_enrolled_through_each_org_s_ca_submit";
+    let topology = TestNetwork::builder()
+        .certificate_authorities(true)
+        .build()
+        .unwrap();
+    if let Some(reason) = missing_images(&topology).await.unwrap() {
+        common::skipped(TEST, &reason);
+        return;
+    }
+    let net = TestNetwork::start_with(topology, &fabx::reporter::Silent)
+        .await
+        .unwrap();
+    let status = net.network().status().await.unwrap();
+    let cas: Vec<_> = status.others.iter().filter(|o| o.role == "ca").collect();
+    assert_eq!(cas.len(), 2, "{:?}", status.others);
+    assert!(cas
+        .iter()
+        .all(|c| c.state == "running" && !c.addresses.is_empty()));
+
+    net.deploy_dir("assetcc", ASSETCC, &[]).await.unwrap();
+    let added = net
+        .add_identity("Org1MSP", "auditor1", &[("role", "auditor")])
+        .await
+        .unwrap();
+    assert_eq!(added.identity.role, "client");
+    assert_eq!(added.identity.attributes["role"], "auditor");
+    assert_eq!(added.identity.attributes["hf.EnrollmentID"], "auditor1");
+
+    // The CA-issued identity is a member the channel accepts: its invoke commits and it
+    // is the transaction's creator; the chaincode reads its attribute.
+    let as_auditor = CallOptions::default().identity("auditor1");
+    let created = net
+        .invoke_with("assetcc", "Create", &["car1", "blue"], &as_auditor)
+        .await
+        .unwrap();
+    let tx = net
+        .network()
+        .transaction(None, &created.tx_id)
+        .await
+        .unwrap();
+    assert_eq!(tx.validation.as_deref(), Some("VALID"));
+    assert_eq!(tx.creator.name.as_deref(), Some("auditor1"));
+    let me = net
+        .query_with("assetcc", "WhoAmI", &[], &as_auditor)
+        .await
+        .unwrap();
+    let me: serde_json::Value = serde_json::from_str(&me).unwrap();
+    assert_eq!(me["attributes"]["role"], "auditor");
+    let history = net
+        .query_with("assetcc", "History", &["car1"], &as_auditor)
+        .await
+        .unwrap();
+    assert!(history.contains(&created.tx_id), "{history}");
+
+    // The name is taken at the CA as in the state directory.
+    let taken = net
+        .add_identity("Org1MSP", "auditor1", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        taken.contains("already has an identity named auditor1"),
+        "{taken}"
+    );
+
+    // An application uses the profile's URL with the registrar fabx enrolled.
+    let layout = &net.network().layout;
+    let org = layout.org_dir(NodeKind::Peer, "org1.example.com");
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(org.join("connection-org1.json")).unwrap()).unwrap();
+    let entry = &profile["certificateAuthorities"]["ca.org1.example.com"];
+    let url = entry["url"].as_str().unwrap();
+    assert_eq!(entry["caName"], "ca-org1");
+    let address: std::net::SocketAddr = url
+        .trim_start_matches("https://")
+        .replace("localhost", "127.0.0.1")
+        .parse()
+        .unwrap();
+    let tls_ca = entry["tlsCACerts"]["pem"][0].as_str().unwrap();
+    let client =
+        CaClient::new(address, "ca.org1.example.com", "ca-org1", tls_ca.as_bytes()).unwrap();
+    let registrar =
+        Registrar::from_msp_dir(&layout.fabric_ca("org1.example.com").join("registrar/msp"))
+            .unwrap();
+    let secret = client
+        .register(
+            &registrar,
+            &Registration {
+                name: "app1".into(),
+                secret: "app1pw".into(),
+                kind: "client".into(),
+                attributes: vec![("dept".into(), "sales".into())],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(secret, "app1pw");
+    let refused = client
+        .enroll("app1", "wrong", "not a csr")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("refused enroll app1"), "{refused}");
+
+    // Registrations outlive a stop and start.
+    net.network().stop(&fabx::reporter::Silent).await.unwrap();
+    net.network().start(&fabx::reporter::Silent).await.unwrap();
+    net.add_identity("Org2MSP", "clerk2", &[("role", "clerk")])
+        .await
+        .unwrap();
+    let again = net
+        .add_identity("Org1MSP", "app1", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("app1"), "{again}");
+    let app1 = layout.user_dir(NodeKind::Peer, "org1.example.com", "app1");
+    assert!(!app1.exists() && !app1.with_extension("partial").exists());
+    let as_clerk = CallOptions::default().peer("Org2MSP").identity("clerk2");
+    let refusal = net
+        .query_with("assetcc", "History", &["car1"], &as_clerk)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refusal.contains("equals 'clerk', not 'auditor'"),
+        "{refusal}"
+    );
+    common::report(&format!(
+        "{TEST}: CAs {}; auditor1 enrolled through ca.org1 committed {}; app1 registered through {url}",
+        cas.iter().map(|c| format!("{} {}", c.container, c.addresses.join(" "))).collect::<Vec<_>>().join(", "),
+        created.tx_id
+    ));
+    net.teardown().await.unwrap();
+}
