@@ -3,8 +3,8 @@
 //! add` registers and enrolls a user with an attribute through its REST API; that user's
 //! invoke commits, with the CA-issued certificate (and its attribute) as the creator; the
 //! connection profile names the CA's URL; an application registers and enrolls a user
-//! of its own through that URL with the registrar; `stop`/`start` keep the registrations;
-//! `down` leaves nothing. Prints SKIPPED without the images.
+//! of its own through that URL with the registrar; `stop`/`start` and a snapshot restored
+//! elsewhere keep the registrations. Prints SKIPPED without the images.
 
 mod common;
 
@@ -145,6 +145,25 @@ async fn users_registered_and_enrolled_through_each_org_s_ca_submit() {
         refusal.contains("equals 'clerk', not 'auditor'"),
         "{refusal}"
     );
+    // A snapshot holds each CA's database: restored elsewhere, app1 is still registered
+    // there, and the CA-enrolled auditor still submits.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("ca.tar.gz");
+    net.snapshot(&archive).await.unwrap();
+    net.teardown().await.unwrap();
+    let net = TestNetwork::from_snapshot(&archive).await.unwrap();
+    let still = net
+        .add_identity("Org1MSP", "app1", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(still.contains("app1"), "{still}");
+    net.invoke_with("assetcc", "Update", &["car1", "red"], &as_auditor)
+        .await
+        .unwrap();
+    net.add_identity("Org1MSP", "auditor2", &[("role", "auditor")])
+        .await
+        .unwrap();
     common::report(&format!(
         "{TEST}: CAs {}; auditor1 enrolled through ca.org1 committed {}; app1 registered through {url}",
         cas.iter().map(|c| format!("{} {}", c.container, c.addresses.join(" "))).collect::<Vec<_>>().join(", "),

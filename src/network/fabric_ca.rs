@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// The bootstrap registrar of an org's CA server: `admin` with a password made once per
 /// network, kept in the state directory (0600).
-fn registrar_path(layout: &Layout, domain: &str) -> PathBuf {
+pub(crate) fn registrar_path(layout: &Layout, domain: &str) -> PathBuf {
     layout.fabric_ca(domain).join("registrar.json")
 }
 

@@ -19,9 +19,11 @@ pub const ROLE_COUCHDB: &str = "couchdb";
 /// The label role of a Fabric CA server.
 pub const ROLE_CA: &str = "ca";
 
-/// Where a CA server keeps its database and keystore (the official image's
-/// FABRIC_CA_HOME; in the container, so registrations survive `stop` and `start`).
-pub const CA_HOME: &str = "/etc/hyperledger/fabric-ca-server";
+/// Where a CA server keeps its database and keystore (its FABRIC_CA_HOME), in the
+/// container: registrations survive `stop` and `start`. Not the image's default
+/// `/etc/hyperledger/fabric-ca-server`: a restore puts a snapshot's database into the new
+/// container before it first runs, and `/var/lib` exists in it then, `/etc/hyperledger` not.
+pub const CA_HOME: &str = "/var/lib/fabric-ca-server";
 
 /// Labels every object of the network carries.
 pub fn labels(topology: &Topology, role: &str) -> HashMap<String, String> {

@@ -239,7 +239,12 @@ fn data_holders(topology: &crate::topology::Topology) -> Vec<(String, &'static s
         .couchdbs()
         .into_iter()
         .map(|c| (c.host, COUCHDB_DATA_DIR));
-    nodes.chain(couchdbs).collect()
+    // A CA server's database: its registrations.
+    let cas = topology
+        .certificate_authorities()
+        .into_iter()
+        .map(|c| (c.host, crate::network::specs::CA_HOME));
+    nodes.chain(couchdbs).chain(cas).collect()
 }
 
 fn partial_path(path: &Path) -> PathBuf {

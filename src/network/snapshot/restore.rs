@@ -299,6 +299,17 @@ impl Network {
                 specs.push((couchdb.host, spec, COUCHDB_DATA_DIR));
             }
         }
+        for ca in self.topology.certificate_authorities() {
+            let path = crate::network::fabric_ca::registrar_path(&self.layout, &ca.domain);
+            let registrar = crate::network::credentials::Credentials::load(&path)?;
+            let spec = crate::network::specs::ca_spec(
+                &self.topology,
+                &self.layout,
+                &ca,
+                &registrar.password,
+            );
+            specs.push((ca.host, spec, crate::network::specs::CA_HOME));
+        }
         try_join_all(specs.iter().map(|(host, spec, data_dir)| async move {
             let ledger = staged.ledger(host);
             step(reporter, &format!("create {host} with its data"), async {
