@@ -7,60 +7,14 @@
 
 mod common;
 
-use fabric_gateway::identity::EcdsaP256Signer;
-use fabric_gateway::{Gateway, Identity};
 use fabx::harness::{missing_images, TestNetwork, TopologyBuilder};
 use fabx::network::invoke::CallOptions;
 use fabx::topology::NodeKind;
 use futures_util::StreamExt;
-use std::sync::Arc;
 use std::time::Duration;
-use tonic_gateway::transport::{Certificate, Channel, ClientTlsConfig};
 
 const ASSETCC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/assetcc");
 const EXAMPLECC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/chaincode/examplecc");
-
-/// A Gateway client through Org1's first peer, as User1.
-async fn gateway(net: &TestNetwork) -> Gateway {
-    let topology = net.topology();
-    let org = topology.org("Org1MSP").unwrap();
-    let peer = topology
-        .peers()
-        .into_iter()
-        .find(|p| p.msp_id == "Org1MSP")
-        .unwrap();
-    let env = net
-        .network()
-        .client_env("Org1MSP", Some(&peer.host), "User1")
-        .await
-        .unwrap();
-    let address = &env
-        .iter()
-        .find(|(key, _)| key == "CORE_PEER_ADDRESS")
-        .unwrap()
-        .1;
-    let layout = &net.network().layout;
-    let tlsca = std::fs::read(layout.tlsca_bundle().join(format!("{}.pem", org.domain))).unwrap();
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(tlsca))
-        .domain_name(peer.host.clone());
-    let channel = Channel::from_shared(format!("https://{address}"))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let msp = layout
-        .user_dir(NodeKind::Peer, &org.domain, "User1")
-        .join("msp");
-    let cert = msp
-        .join("signcerts")
-        .join(format!("User1@{}-cert.pem", org.domain));
-    let identity = Identity::from_cert_file("Org1MSP", cert).unwrap();
-    let signer = Arc::new(EcdsaP256Signer::from_file(msp.join("keystore/priv_sk")).unwrap());
-    Gateway::connect(identity, signer, channel).unwrap()
-}
 
 async fn assets(test: &str, builder: TopologyBuilder) {
     let topology = builder.build().unwrap();
@@ -130,7 +84,14 @@ async fn assets(test: &str, builder: TopologyBuilder) {
     assert_eq!(payload, expected);
     // A Gateway client reads assetcc's events from the block after the creation: the
     // invalidated transfer has none, the first is the transfer's.
-    let gateway = gateway(&net).await;
+    let layout = &net.network().layout;
+    let msp = layout
+        .user_dir(NodeKind::Peer, "org1.example.com", "User1")
+        .join("msp");
+    let cert =
+        std::fs::read_to_string(msp.join("signcerts/User1@org1.example.com-cert.pem")).unwrap();
+    let key = std::fs::read_to_string(msp.join("keystore/priv_sk")).unwrap();
+    let gateway = common::gateway_as(&net, "Org1MSP", &cert, &key).await;
     let mut events = gateway
         .get_network(&net.topology().channel)
         .new_chaincode_events_request("assetcc")

@@ -2,8 +2,8 @@
 //! starts it with the org's own CA key and certificate and waits for it; `fabx identity
 //! add` registers and enrolls a user with an attribute through its REST API; that user's
 //! invoke commits, with the CA-issued certificate (and its attribute) as the creator; the
-//! connection profile names the CA's URL; an application registers and enrolls a user
-//! of its own through that URL with the registrar; `stop`/`start` and a snapshot restored
+//! connection profile names the CA's URL; an application enrolls the registrar, registers
+//! and enrolls a user of its own through that URL and submits as it with a Gateway client; `stop`/`start` and a snapshot restored
 //! elsewhere keep the registrations. Prints SKIPPED without the images.
 
 mod common;
@@ -98,9 +98,25 @@ async fn users_registered_and_enrolled_through_each_org_s_ca_submit() {
     let tls_ca = entry["tlsCACerts"]["pem"][0].as_str().unwrap();
     let client =
         CaClient::new(address, "ca.org1.example.com", "ca-org1", tls_ca.as_bytes()).unwrap();
-    let registrar =
-        Registrar::from_msp_dir(&layout.fabric_ca("org1.example.com").join("registrar/msp"))
-            .unwrap();
+    // The application enrolls the registrar itself (the password fabx made), registers its
+    // own user with an attribute, enrolls it, and submits as it through a Gateway client.
+    let registrar_secret: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(layout.fabric_ca("org1.example.com").join("registrar.json")).unwrap(),
+    )
+    .unwrap();
+    let app_registrar = enroll(
+        &client,
+        "admin",
+        registrar_secret["password"].as_str().unwrap(),
+    )
+    .await;
+    let registrar_dir = tempfile::tempdir().unwrap();
+    let msp = registrar_dir.path().join("msp");
+    std::fs::create_dir_all(msp.join("signcerts")).unwrap();
+    std::fs::create_dir_all(msp.join("keystore")).unwrap();
+    std::fs::write(msp.join("signcerts/cert.pem"), &app_registrar.0).unwrap();
+    std::fs::write(msp.join("keystore/priv_sk"), &app_registrar.1).unwrap();
+    let registrar = Registrar::from_msp_dir(&msp).unwrap();
     let secret = client
         .register(
             &registrar,
@@ -108,7 +124,7 @@ async fn users_registered_and_enrolled_through_each_org_s_ca_submit() {
                 name: "app1".into(),
                 secret: "app1pw".into(),
                 kind: "client".into(),
-                attributes: vec![("dept".into(), "sales".into())],
+                attributes: vec![("role".into(), "auditor".into())],
             },
         )
         .await
@@ -120,6 +136,21 @@ async fn users_registered_and_enrolled_through_each_org_s_ca_submit() {
         .unwrap_err()
         .to_string();
     assert!(refused.contains("refused enroll app1"), "{refused}");
+    let (app1_cert, app1_key) = enroll(&client, "app1", "app1pw").await;
+    let gateway = common::gateway_as(&net, "Org1MSP", &app1_cert, &app1_key).await;
+    let contract = gateway
+        .get_network(&net.topology().channel)
+        .get_contract("assetcc");
+    contract
+        .submit_transaction("Create", &["car9", "green"])
+        .await
+        .unwrap();
+    let me = contract.evaluate_transaction("WhoAmI", &[]).await.unwrap();
+    let me: serde_json::Value = serde_json::from_slice(&me).unwrap();
+    assert_eq!(me["attributes"]["role"], "auditor");
+    assert_eq!(me["attributes"]["hf.EnrollmentID"], "app1");
+    let car9 = net.query("assetcc", "Read", &["car9"]).await.unwrap();
+    assert!(car9.contains(r#""owner":"Org1MSP""#), "{car9}");
 
     // Registrations outlive a stop and start.
     net.network().stop(&fabx::reporter::Silent).await.unwrap();
@@ -165,9 +196,21 @@ async fn users_registered_and_enrolled_through_each_org_s_ca_submit() {
         .await
         .unwrap();
     common::report(&format!(
-        "{TEST}: CAs {}; auditor1 enrolled through ca.org1 committed {}; app1 registered through {url}",
+        "{TEST}: CAs {}; auditor1 enrolled through ca.org1 committed {}; app1 registered and enrolled through {url} by the application, its Gateway submit VALID; registrations kept through stop/start and a restore",
         cas.iter().map(|c| format!("{} {}", c.container, c.addresses.join(" "))).collect::<Vec<_>>().join(", "),
         created.tx_id
     ));
     net.teardown().await.unwrap();
+}
+
+/// Enrolls `name` at `client` with a fresh key: (certificate PEM, key PEM).
+async fn enroll(client: &CaClient, name: &str, secret: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    let enrollment = client.enroll(name, secret, &csr).await.unwrap();
+    (enrollment.cert_pem, key.serialize_pem())
 }

@@ -322,3 +322,48 @@ pub fn fabric_3_1_bft() -> fabx::harness::TopologyBuilder {
         .orderers(4)
         .consensus(fabx::topology::Consensus::Bft)
 }
+
+/// A Fabric Gateway client (the `fabric-gateway` crate, as an application on the host)
+/// through the first peer of org `msp_id`, signing as the identity of `cert_pem` and
+/// `key_pem`.
+pub async fn gateway_as(
+    net: &fabx::harness::TestNetwork,
+    msp_id: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> fabric_gateway::Gateway {
+    use tonic_gateway::transport::{Certificate, Channel, ClientTlsConfig};
+    let topology = net.topology();
+    let org = topology.org(msp_id).unwrap();
+    let peer = topology
+        .peers()
+        .into_iter()
+        .find(|p| p.msp_id == msp_id)
+        .unwrap();
+    let env = net
+        .network()
+        .client_env(msp_id, Some(&peer.host), "User1")
+        .await
+        .unwrap();
+    let address = &env
+        .iter()
+        .find(|(key, _)| key == "CORE_PEER_ADDRESS")
+        .unwrap()
+        .1;
+    let layout = &net.network().layout;
+    let tlsca = std::fs::read(layout.tlsca_bundle().join(format!("{}.pem", org.domain))).unwrap();
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(tlsca))
+        .domain_name(peer.host.clone());
+    let channel = Channel::from_shared(format!("https://{address}"))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let identity = fabric_gateway::Identity::new(msp_id, cert_pem.as_bytes().to_vec());
+    let signer =
+        std::sync::Arc::new(fabric_gateway::identity::EcdsaP256Signer::from_pem(key_pem).unwrap());
+    fabric_gateway::Gateway::connect(identity, signer, channel).unwrap()
+}
