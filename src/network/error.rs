@@ -91,6 +91,10 @@ pub enum Error {
     NoEndorsers,
     #[error("image {image} not found locally (build or load it first, or deploy from a chaincode directory)")]
     ImageNotFound { image: String },
+    #[error(
+        "Fabric CA server {container} stopped before it answered; its last log lines:\n{tail}"
+    )]
+    CaExited { container: String, tail: String },
     #[error("chaincode container {container} exited during start-up; its last log lines:\n{tail}")]
     ChaincodeExited { container: String, tail: String },
     #[error("chaincode container {container} does not accept connections on {address} (does it listen on 0.0.0.0 and read CHAINCODE_SERVER_ADDRESS?); its last log lines:\n{tail}")]

@@ -51,21 +51,26 @@ impl Network {
     /// its last log lines.
     async fn await_ca(&self, ca: &CertificateAuthority) -> Result<()> {
         let container = self.topology.container_name(&ca.host);
-        let client = self.ca_client(ca).await?;
         let answered = poll_until(Backoff::new(READY_TIMEOUT), || async {
-            match client.cainfo().await {
-                Ok(_) => Ok(Poll::Ready(())),
-                Err(e) if !e.is_transient() => Err(Error::from(e)),
-                Err(e) => {
-                    if self.engine.state(&container).await?.as_deref() != Some("running") {
-                        let tail = self.engine.logs_tail(&container, 20).await?;
-                        return Err(Error::ChaincodeExited {
-                            container: container.clone(),
-                            tail,
-                        });
-                    }
-                    Ok(Poll::NotYet(e.to_string()))
-                }
+            // The client too is made in the loop: a server that exited has no port.
+            let asked = match self.ca_client(ca).await {
+                Ok(client) => client.cainfo().await.map_err(Error::from),
+                Err(e) => Err(e),
+            };
+            let error = match asked {
+                Ok(_) => return Ok(Poll::Ready(())),
+                Err(e) => e,
+            };
+            if self.engine.state(&container).await?.as_deref() != Some("running") {
+                let tail = self.engine.logs_tail(&container, 20).await?;
+                return Err(Error::CaExited {
+                    container: container.clone(),
+                    tail,
+                });
+            }
+            match &error {
+                Error::Fabric(e) if !e.is_transient() => Err(error),
+                _ => Ok(Poll::NotYet(error.to_string())),
             }
         })
         .await?;

@@ -14,7 +14,7 @@ pub struct LogLine {
 }
 
 impl Network {
-    /// The logs of the node (or CouchDB) with host name `name` (`peer0.org1.example.com`), or of every
+    /// The logs of the node (or CouchDB, or CA server) with host name `name` (`peer0.org1.example.com`), or of every
     /// container of the chaincode `name`, each line with its org. With `follow`, goes on
     /// until the containers stop.
     pub async fn logs(
@@ -23,13 +23,20 @@ impl Network {
         tail: Option<usize>,
         follow: bool,
     ) -> Result<BoxStream<'static, Result<LogLine>>> {
-        // Nodes, and a peer's CouchDB (`couchdb.peer0.org1.example.com`).
+        // Nodes, a peer's CouchDB (`couchdb.peer0.org1.example.com`) and an org's CA server
+        // (`ca.org1.example.com`).
         let hosts: Vec<String> = self
             .topology
             .nodes()
             .into_iter()
             .map(|n| n.host)
             .chain(self.topology.couchdbs().into_iter().map(|c| c.host))
+            .chain(
+                self.topology
+                    .certificate_authorities()
+                    .into_iter()
+                    .map(|c| c.host),
+            )
             .collect();
         let sources: Vec<(String, String)> = if hosts.iter().any(|h| h == name) {
             vec![(String::new(), self.topology.container_name(name))]
