@@ -299,29 +299,14 @@ async fn a_ca_that_does_not_start_fails_up_with_its_log_and_leaves_nothing() {
         common::skipped(test, &reason);
         return;
     }
-    let name = topology.network.clone();
-    let _cleanup = common::Cleanup {
-        engine: engine.clone(),
-        network: name.clone(),
-    };
-    let state = tempfile::tempdir().unwrap();
-    let layout = fabx::Layout::new(state.path().join("state"));
-    let network = fabx::Network::new(engine.clone(), topology, layout);
-    let error = network
-        .up(&fabx::reporter::Silent)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("ca.org1.example.com"), "{error}");
-    assert!(error.contains("stopped before it answered"), "{error}");
-    assert!(error.contains("Failed to load CA key: bad key"), "{error}");
-    assert!(common::containers_of(&name).await.is_empty());
-    assert!(engine.network_labels(&name).await.unwrap().is_none());
-    let left: Vec<_> = std::fs::read_dir(state.path().join("state"))
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(
-        left.iter().all(|f| f == ".lock"),
-        "state directory not emptied: {left:?}"
-    );
+    common::assert_up_fails_and_leaves_nothing(
+        &engine,
+        topology,
+        &[
+            "ca.org1.example.com",
+            "stopped before it answered",
+            "Failed to load CA key: bad key",
+        ],
+    )
+    .await;
 }

@@ -266,31 +266,14 @@ async fn a_couchdb_that_does_not_start_fails_up_with_its_log_and_leaves_nothing(
         common::skipped(test, &reason);
         return;
     }
-    let name = topology.network.clone();
-    let _cleanup = common::Cleanup {
-        engine: engine.clone(),
-        network: name.clone(),
-    };
-    let state = tempfile::tempdir().unwrap();
-    let layout = fabx::Layout::new(state.path().join("state"));
-    let network = fabx::Network::new(engine.clone(), topology, layout);
-    let error = network.up(&Silent).await.unwrap_err().to_string();
-    assert!(error.contains("couchdb.peer0.org1.example.com"), "{error}");
-    assert!(
-        error.contains("stopped before reaching 'CouchDB up'"),
-        "{error}"
-    );
-    assert!(
-        error.contains("cannot read local.ini: bad config"),
-        "{error}"
-    );
-    assert!(common::containers_of(&name).await.is_empty());
-    assert!(engine.network_labels(&name).await.unwrap().is_none());
-    let left: Vec<_> = std::fs::read_dir(state.path().join("state"))
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
-        .unwrap_or_default();
-    assert!(
-        left.iter().all(|f| f == ".lock"),
-        "state directory not emptied: {left:?}"
-    );
+    common::assert_up_fails_and_leaves_nothing(
+        &engine,
+        topology,
+        &[
+            "couchdb.peer0.org1.example.com",
+            "stopped before reaching 'CouchDB up'",
+            "cannot read local.ini: bad config",
+        ],
+    )
+    .await;
 }

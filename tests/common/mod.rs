@@ -367,3 +367,37 @@ pub async fn gateway_as(
         std::sync::Arc::new(fabric_gateway::identity::EcdsaP256Signer::from_pem(key_pem).unwrap());
     fabric_gateway::Gateway::connect(identity, signer, channel).unwrap()
 }
+
+/// Runs `up` of `topology`, which must fail with an error holding every one of `expected`,
+/// and leave no container, no Docker network and an emptied state directory.
+pub async fn assert_up_fails_and_leaves_nothing(
+    engine: &DockerEngine,
+    topology: Topology,
+    expected: &[&str],
+) {
+    let name = topology.network.clone();
+    let _cleanup = Cleanup {
+        engine: engine.clone(),
+        network: name.clone(),
+    };
+    let state = tempfile::tempdir().unwrap();
+    let layout = fabx::Layout::new(state.path().join("state"));
+    let network = fabx::Network::new(engine.clone(), topology, layout);
+    let error = network
+        .up(&fabx::reporter::Silent)
+        .await
+        .unwrap_err()
+        .to_string();
+    for text in expected {
+        assert!(error.contains(text), "{text:?} missing from: {error}");
+    }
+    assert!(containers_of(&name).await.is_empty());
+    assert!(engine.network_labels(&name).await.unwrap().is_none());
+    let left: Vec<_> = std::fs::read_dir(state.path().join("state"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter().all(|f| f == ".lock"),
+        "state directory not emptied: {left:?}"
+    );
+}
