@@ -47,25 +47,43 @@ pub fn add(
     let json = serde_json::json!({ "attrs": all }).to_string();
 
     let dir = layout.user_dir(NodeKind::Peer, domain, name);
-    let staging = dir.with_extension("partial");
-    let _ = fs::remove_dir_all(&staging);
+    let staging = begin_staging(&dir);
     let leaf = Leaf {
         name,
         role,
         attributes: Some(&json),
     };
     let sans = [name.to_string()];
-    let written =
-        crypto::write_identity(&staging, &ca, &tlsca, &leaf, &sans, false).and_then(|()| {
-            fs::rename(&staging, &dir).map_err(|source| CryptoError::Write {
-                path: dir.clone(),
+    let written = crypto::write_identity(&staging, &ca, &tlsca, &leaf, &sans, false);
+    finish_staging(&staging, &dir, written).map(|()| dir)
+}
+
+/// A fresh directory beside user directory `dir` to write the user into first (see
+/// [`finish_staging`]): a failure midway leaves no half-made user.
+pub fn begin_staging(dir: &Path) -> PathBuf {
+    let staging = dir.with_extension("partial");
+    let _ = fs::remove_dir_all(&staging);
+    staging
+}
+
+/// Renames `staging` to `dir` when the user was `written` whole; removes it otherwise.
+pub fn finish_staging<E: From<CryptoError>>(
+    staging: &Path,
+    dir: &Path,
+    written: Result<(), E>,
+) -> Result<(), E> {
+    let renamed = written.and_then(|()| {
+        fs::rename(staging, dir).map_err(|source| {
+            E::from(CryptoError::Write {
+                path: dir.to_path_buf(),
                 source,
             })
-        });
-    if written.is_err() {
-        let _ = fs::remove_dir_all(&staging);
+        })
+    });
+    if renamed.is_err() {
+        let _ = fs::remove_dir_all(staging);
     }
-    written.map(|()| dir)
+    renamed
 }
 
 /// What a user directory holds besides the enrollment a Fabric CA made (`msp/signcerts`,
@@ -110,6 +128,12 @@ pub fn list(layout: &Layout, domain: &str) -> Result<Vec<Identity>, CryptoError>
     Ok(identities)
 }
 
+/// User `name` of org `domain`, read back from its enrollment certificate.
+pub fn read_user(layout: &Layout, domain: &str, name: &str) -> Result<Identity, CryptoError> {
+    let dir = layout.user_dir(NodeKind::Peer, domain, name);
+    read(&dir.join("msp"), name)
+}
+
 fn unreadable(path: &Path, reason: String) -> CryptoError {
     CryptoError::Read {
         path: path.to_path_buf(),
@@ -136,12 +160,11 @@ fn read(msp: &Path, name: &str) -> Result<Identity, CryptoError> {
         .find(|ou| ["client", "admin", "peer", "orderer"].contains(ou))
         .unwrap_or_default()
         .to_string();
-    let oid = ATTRIBUTES_OID_TEXT;
-    let attributes = match cert
-        .extensions()
-        .iter()
-        .find(|e| e.oid.to_id_string() == oid)
-    {
+    let is_attributes = |oid: &x509_parser::oid_registry::Oid| {
+        oid.iter()
+            .is_some_and(|arcs| arcs.eq(crypto::ATTRIBUTES_OID))
+    };
+    let attributes = match cert.extensions().iter().find(|e| is_attributes(&e.oid)) {
         None => BTreeMap::new(),
         Some(extension) => {
             #[derive(serde::Deserialize)]
@@ -160,8 +183,6 @@ fn read(msp: &Path, name: &str) -> Result<Identity, CryptoError> {
         msp: msp.to_path_buf(),
     })
 }
-
-const ATTRIBUTES_OID_TEXT: &str = "1.2.3.4.5.6.7.8.1";
 
 #[cfg(test)]
 mod tests;

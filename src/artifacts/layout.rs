@@ -125,6 +125,11 @@ impl Layout {
         self.root.join("fabric-ca").join(domain)
     }
 
+    /// The bootstrap registrar's credentials of an org's Fabric CA server (mode 0600).
+    pub fn fabric_ca_registrar(&self, domain: &str) -> PathBuf {
+        self.fabric_ca(domain).join("registrar.json")
+    }
+
     /// configtx.yaml of one channel (its member orgs), for Fabric's tools run by users.
     pub fn configtx_of(&self, channel: &str) -> PathBuf {
         self.configtx().join(channel)

@@ -5,6 +5,7 @@
 use crate::artifacts::crypto::{self, Role};
 use crate::artifacts::fabric_ca::write_server_tls;
 use crate::artifacts::layout::Layout;
+use crate::engine::spec::WorkloadSpec;
 use crate::network::credentials::Credentials;
 use crate::network::error::{Error, Result};
 use crate::network::up::READY_TIMEOUT;
@@ -13,28 +14,34 @@ use crate::support::retry::{poll_until, Backoff, Poll};
 use crate::topology::{ports, CertificateAuthority};
 use fabx_fabric::ca::{CaClient, Registrar, Registration};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The bootstrap registrar of an org's CA server: `admin` with a password made once per
-/// network, kept in the state directory (0600).
-pub(crate) fn registrar_path(layout: &Layout, domain: &str) -> PathBuf {
-    layout.fabric_ca(domain).join("registrar.json")
-}
-
-/// Writes what every CA server of the topology starts with (`up`, before the servers).
+/// Writes what every CA server of the topology starts with (`up`, before the servers): its
+/// TLS certificate and its bootstrap registrar, `admin` with a password made once per
+/// network.
 pub(super) fn write_ca_files(layout: &Layout, cas: &[CertificateAuthority]) -> Result<()> {
     for ca in cas {
         write_server_tls(layout, ca)?;
-        Credentials::create(&registrar_path(layout, &ca.domain), "admin")?;
+        Credentials::create(&layout.fabric_ca_registrar(&ca.domain), "admin")?;
     }
     Ok(())
 }
 
 impl Network {
+    /// `ca`'s server as the engine creates it, with its registrar's password.
+    pub(crate) fn ca_workload(&self, ca: &CertificateAuthority) -> Result<WorkloadSpec> {
+        let registrar = Credentials::load(&self.layout.fabric_ca_registrar(&ca.domain))?;
+        Ok(super::specs::ca_spec(
+            &self.topology,
+            &self.layout,
+            ca,
+            &registrar.password,
+        ))
+    }
+
     /// Creates and starts `ca`'s server and waits until it answers.
     pub(super) async fn run_ca(&self, ca: &CertificateAuthority) -> Result<()> {
-        let registrar = Credentials::load(&registrar_path(&self.layout, &ca.domain))?;
-        let spec = super::specs::ca_spec(&self.topology, &self.layout, ca, &registrar.password);
+        let spec = self.ca_workload(ca)?;
         self.engine.create(&spec).await?;
         self.engine.start(&spec.name).await?;
         self.await_ca(ca).await
@@ -51,9 +58,10 @@ impl Network {
     /// its last log lines.
     async fn await_ca(&self, ca: &CertificateAuthority) -> Result<()> {
         let container = self.topology.container_name(&ca.host);
+        let tls_ca = self.ca_tls_root(ca)?;
         let answered = poll_until(Backoff::new(READY_TIMEOUT), || async {
-            // The client too is made in the loop: a server that exited has no port.
-            let asked = match self.ca_client(ca).await {
+            // The client is made in the loop: a server that exited has no port.
+            let asked = match self.ca_client_with(ca, &tls_ca).await {
                 Ok(client) => client.cainfo().await.map_err(Error::from),
                 Err(e) => Err(e),
             };
@@ -89,15 +97,22 @@ impl Network {
 
     /// A REST client of `ca` through its published port, trusting the org's TLS CA.
     pub(super) async fn ca_client(&self, ca: &CertificateAuthority) -> Result<CaClient> {
-        let container = self.topology.container_name(&ca.host);
-        let address = self.engine.reach(&container, ports::CA).await?;
-        let tls_ca_path = self
+        self.ca_client_with(ca, &self.ca_tls_root(ca)?).await
+    }
+
+    /// The org's TLS CA certificate, which signed `ca`'s server certificate.
+    fn ca_tls_root(&self, ca: &CertificateAuthority) -> Result<Vec<u8>> {
+        let path = self
             .layout
             .tlsca_bundle()
             .join(format!("{}.pem", ca.domain));
-        let tls_ca = std::fs::read(&tls_ca_path)
-            .map_err(|source| Error::io("read", &tls_ca_path, source))?;
-        Ok(CaClient::new(address, &ca.host, &ca.name, &tls_ca)?)
+        std::fs::read(&path).map_err(|source| Error::io("read", &path, source))
+    }
+
+    async fn ca_client_with(&self, ca: &CertificateAuthority, tls_ca: &[u8]) -> Result<CaClient> {
+        let container = self.topology.container_name(&ca.host);
+        let address = self.engine.reach(&container, ports::CA).await?;
+        Ok(CaClient::new(address, &ca.host, &ca.name, tls_ca)?)
     }
 
     /// The registrar's enrollment, made on first use and kept beside its password.
@@ -108,7 +123,7 @@ impl Network {
             .join("registrar")
             .join("msp");
         if !msp.join("keystore").join("priv_sk").is_file() {
-            let secret = Credentials::load(&registrar_path(&self.layout, &ca.domain))?;
+            let secret = Credentials::load(&self.layout.fabric_ca_registrar(&ca.domain))?;
             enroll_into(client, &secret.user, &secret.password, &msp).await?;
         }
         Ok(Registrar::from_msp_dir(&msp)?)

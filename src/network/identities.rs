@@ -76,28 +76,14 @@ impl Network {
             Some(ca) => {
                 // Staged and renamed, as in process: a failure leaves no half-made user.
                 let dir = self.layout.user_dir(NodeKind::Peer, &org.domain, name);
-                let staging = dir.with_extension("partial");
-                let _ = std::fs::remove_dir_all(&staging);
+                let staging = identities::begin_staging(&dir);
                 let enrolled = self
                     .enroll_through_ca(&ca, name, role, &attributes, &staging)
-                    .await
-                    .and_then(|()| {
-                        std::fs::rename(&staging, &dir)
-                            .map_err(|source| Error::io("rename", &staging, source))
-                    });
-                if enrolled.is_err() {
-                    let _ = std::fs::remove_dir_all(&staging);
-                }
-                enrolled?;
+                    .await;
+                identities::finish_staging(&staging, &dir, enrolled)?;
             }
         }
-        let identity = identities::list(&self.layout, &org.domain)?
-            .into_iter()
-            .find(|i| i.name == name)
-            .ok_or_else(|| Error::BadInput {
-                problem: format!("{name} was written but cannot be read back"),
-                fix: "check the state directory's permissions".into(),
-            })?;
+        let identity = identities::read_user(&self.layout, &org.domain, name)?;
         Ok(OrgIdentity {
             org: msp_id.to_string(),
             identity,

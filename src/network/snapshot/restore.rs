@@ -300,14 +300,7 @@ impl Network {
             }
         }
         for ca in self.topology.certificate_authorities() {
-            let path = crate::network::fabric_ca::registrar_path(&self.layout, &ca.domain);
-            let registrar = crate::network::credentials::Credentials::load(&path)?;
-            let spec = crate::network::specs::ca_spec(
-                &self.topology,
-                &self.layout,
-                &ca,
-                &registrar.password,
-            );
+            let spec = self.ca_workload(&ca)?;
             specs.push((ca.host, spec, crate::network::specs::CA_HOME));
         }
         try_join_all(specs.iter().map(|(host, spec, data_dir)| async move {
